@@ -1,0 +1,42 @@
+"""nbgrader configuration for the course *Samskaping og velferdsledelse*.
+
+The course root is this folder. nbgrader's ``source/`` is ``solutions/`` and its
+``release/`` is ``exercises/`` (generated, never edited by hand).
+
+The exchange is a folder inside the repository by default, so that release,
+fetch and submit work on one machine with no set-up. On a shared server, point
+it at the shared exchange with the environment variable ``NBGRADER_EXCHANGE``
+(for example ``/srv/nbgrader/exchange``).
+"""
+
+import os
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+c = get_config()  # noqa: F821 (provided by traitlets when this file is loaded)
+
+c.CourseDirectory.course_id = "samskaping"
+c.CourseDirectory.root = str(HERE)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(HERE / ".exchange"))
+# Where a student's fetched exercises land (kept out of git).
+c.Exchange.assignment_dir = os.environ.get("NBGRADER_ASSIGNMENT_DIR", str(HERE / "mine_oppgaver"))
+
+# Each cell of a student's notebook gets 30 seconds: every task in this course
+# runs in well under a second, so a cell that needs longer is stuck, not slow.
+c.Execute.timeout = 30
+c.Execute.startup_timeout = 60
+
+# A student who deletes a graded cell gets it back from the source when grading.
+c.OverwriteCells.add_missing_cells = True
+
+# What a student sees where the solution was: the answer cells also show the
+# variable to fill in (svar_1a = ""), so no error is raised for a blank answer;
+# the visible tests say what is missing.
+c.ClearSolutions.code_stub = {
+    "python": "# Skriv svaret ditt i denne cellen.",
+}
+c.ClearSolutions.text_stub = "Skriv svaret ditt her."
