@@ -1,0 +1,154 @@
+"""The exercises through real nbgrader commands on a temporary copy of the course."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import ROOT, Course, assignments
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENTS = assignments()
+
+
+def _notebook_files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts
+    }
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_exercises_are_generated_from_solutions(course: Course, assignment: str):
+    """Does regenerating exercises/ from solutions/ give exactly the committed files (the sync gate)?"""
+    course.nbgrader("generate_assignment", assignment, "--force")
+    fresh = _notebook_files(course.root / "exercises" / assignment)
+    committed = _notebook_files(ROOT / "exercises" / assignment)
+    assert sorted(fresh) == sorted(committed), "exercises/ has other files than nbgrader generates: run `make exercises`."
+    for name, content in fresh.items():
+        if content != committed[name]:
+            diff = "\n".join(
+                difflib.unified_diff(
+                    committed[name].decode().splitlines(),
+                    content.decode().splitlines(),
+                    "committed",
+                    "generated",
+                    lineterm="",
+                    n=1,
+                )
+            )
+            pytest.fail(f"exercises/{assignment}/{name} differs from what solutions/ generates; run `make exercises`.\n{diff[:3000]}")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_passes_validation(course: Course, assignment: str):
+    """Does every test in the solution notebook pass?"""
+    out = course.nbgrader("validate", f"solutions/{assignment}/{assignment}.ipynb").stdout
+    assert "Success! Your notebook passes all the tests." in out, out
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_blank_exercise_fails_every_test(assignment: str, course: Course):
+    """Does a student's untouched notebook fail every test (nbgrader validate --invert)?"""
+    out = course.nbgrader("validate", "--invert", str(ROOT / "exercises" / assignment / f"{assignment}.ipynb")).stdout
+    assert "Success! The notebook does not pass any tests." in out, out
+
+
+def _answer_like_the_solution(student_nb: Path, solution_nb: Path, reflection: str) -> None:
+    """Fill a fetched notebook as a student would: the solution's answers, typed in, plus a reflection."""
+    solution = {
+        cell.metadata["nbgrader"]["grade_id"]: cell
+        for cell in nbformat.read(solution_nb, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+    nb = nbformat.read(student_nb, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            lines = solution[meta["grade_id"]].source.splitlines()
+            cell.source = "\n".join(line for line in lines if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+        if meta.get("task") and i + 1 < len(nb.cells) and "nbgrader" not in nb.cells[i + 1].metadata:
+            nb.cells[i + 1].source = reflection
+    nbformat.write(nb, student_nb)
+
+
+def _points(nb_path: Path, *, kind: str) -> float:
+    """Total points of a source notebook's autograded tests (kind='auto') or tasks (kind='manual')."""
+    total = 0.0
+    for cell in nbformat.read(nb_path, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        is_auto = meta.get("grade") and not meta.get("solution") and cell.cell_type == "code"
+        is_manual = meta.get("task") or (meta.get("grade") and meta.get("solution"))
+        if (kind == "auto" and is_auto) or (kind == "manual" and is_manual):
+            total += float(meta.get("points", 0))
+    return total
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
+    """Release -> fetch -> submit -> collect -> autograde -> manual grade -> feedback -> export: are the scores right?"""
+    source = course.root / "solutions" / assignment / f"{assignment}.ipynb"
+    auto_points = _points(source, kind="auto")
+    manual_points = _points(source, kind="manual")
+    assert auto_points > 0 and manual_points > 0, "an exercise needs both autograded and manually graded points"
+
+    course.nbgrader("generate_assignment", assignment, "--force")
+    course.nbgrader("release_assignment", assignment)
+
+    students = {"elev_a": "answered", "elev_b": "blank"}
+    homes = {}
+    for student, how in students.items():
+        home = tmp_path / student
+        home.mkdir()
+        homes[student] = home
+        course.student("fetch_assignment", assignment, home=home)
+        fetched = home / assignment / f"{assignment}.ipynb"
+        assert fetched.exists()
+        if how == "answered":
+            _answer_like_the_solution(fetched, source, "Refleksjonen min om et eksempel fra nærmiljøet.")
+        course.student("submit", assignment, f"--student={student}", home=home)
+
+    course.nbgrader("collect", assignment)
+    course.nbgrader("autograde", assignment)
+
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        answered = gb.find_submission(assignment, "elev_a")
+        blank = gb.find_submission(assignment, "elev_b")
+        assert answered.code_score == auto_points
+        assert blank.code_score == 0
+        assert answered.needs_manual_grade, "the reflection must wait for a human grader"
+        # The instructor grades the reflection by hand, as in formgrader.
+        task_grades = [g for g in answered.notebooks[0].grades if g.cell_type == "markdown"]
+        assert task_grades, "no manually graded cell found"
+        for grade in task_grades:
+            grade.manual_score = grade.max_score
+        for comment in answered.notebooks[0].comments:
+            comment.manual_comment = "Godt begrunnet eksempel."
+        gb.db.commit()
+
+    course.nbgrader("generate_feedback", assignment)
+    course.nbgrader("release_feedback", assignment)
+    home = homes["elev_a"]
+    course.student("fetch_feedback", assignment, "--student=elev_a", home=home)
+    feedback = list((home / assignment / "feedback").rglob(f"{assignment}.html"))
+    assert len(feedback) == 1, "the student did not receive their feedback"
+    text = feedback[0].read_text(encoding="utf-8")
+    assert "Godt begrunnet eksempel." in text
+    assert re.search(rf"Score:\s*{auto_points + manual_points:g}", re.sub(r"<[^>]+>", " ", text)), "feedback shows the wrong total"
+
+    export = course.root / "karakterer.csv"
+    course.nbgrader("export", f"--CsvExportPlugin.to={export}")
+    rows = {row["student_id"]: row for row in csv.DictReader(export.open(encoding="utf-8"))}
+    assert set(rows) == set(students)
+    assert float(rows["elev_a"]["score"]) == auto_points + manual_points
+    assert float(rows["elev_b"]["score"]) == 0
+    assert float(rows["elev_a"]["max_score"]) == auto_points + manual_points
