@@ -22,16 +22,23 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test test-fast exercises lock clean-venv
 
-# The environment is rebuilt when the project or the lock changes.
-$(STAMP): pyproject.toml $(LOCK)
+# The environment is rebuilt when the project, the lock or the JupyterLab
+# settings change. The settings turn off JupyterLab's news and update check,
+# so students are not asked (in English) to opt in and nothing is fetched.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(STAMP): pyproject.toml $(LOCK) config/jupyterlab-overrides.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[test]"
+	install -D -m 644 config/jupyterlab-overrides.json $(LAB_SETTINGS)
 	touch $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons
+		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons \
+		--LabApp.news_url=None \
+		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -74,7 +74,7 @@ class SortingWidget(widgets.VBox):
             text = widgets.HTML(f"<p><strong>Sak {number}.</strong> {html.escape(case.text)}</p>")
             choice = widgets.Dropdown(
                 options=[("Velg kategori", None), *[(c, c) for c in task.categories]],
-                value=None,
+                index=0,  # shows "Velg kategori"; value=None would show an empty box
                 description=f"Sak {number}:",
             )
             feedback = widgets.HTML()

@@ -31,6 +31,8 @@ def test_multiple_choice_without_choice_asks_for_one():
 
 def test_sorting_gives_feedback_per_case_and_summary():
     w = SortingWidget(TASK)
+    assert [c.label for c in w.choices] == ["Velg kategori", "Velg kategori"]
+    assert [c.value for c in w.choices] == [None, None]
     w.choices[0].value = "Samskaping"
     w.check.click()
     assert "Riktig: Samskaping" in w.case_feedback[0].value
