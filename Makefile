@@ -52,7 +52,9 @@ exercises: $(STAMP)
 	done
 
 # Refresh the lock: resolve the project's ranges afresh in a throw-away
-# environment and record every version that was installed.
+# environment and record every version that was installed. Run it with the
+# oldest Python the course supports, so that no pin needs a newer one (for
+# example `make lock PYTHON=python3.11`; Debian 12 ships 3.11.2).
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv

@@ -107,3 +107,24 @@ def test_wheel_has_the_package_and_content_but_no_solutions(tmp_path: Path):
     assert "course/widgets.py" in names
     assert any(n.startswith("course/content/") and n.endswith(".yaml") for n in names)
     assert not [n for n in names if n.endswith(".ipynb") or "solutions" in n or "exercises" in n], names
+
+
+def test_environment_matches_the_lock():
+    """Do the tests run on exactly the versions students and the grader get from requirements/lock.txt?"""
+    from importlib import metadata
+
+    pins = {}
+    for line in (ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name] = version
+    assert "nbgrader" in pins and "pandas" in pins
+    mismatched = {}
+    for name, version in pins.items():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            mismatched[name] = (version, installed)
+    assert not mismatched, f"locked vs installed: {mismatched}; run `make test` to rebuild the environment"
