@@ -22,8 +22,13 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(HERE / ".exchange"))
-# Where a student's fetched exercises land (kept out of git).
-c.Exchange.assignment_dir = os.environ.get("NBGRADER_ASSIGNMENT_DIR", str(HERE / "mine_oppgaver"))
+# Where a student's fetched exercises land (kept out of git, apart from the
+# config file that JupyterLab's assignment list reads there). The assignment
+# list fails with a bare FileNotFoundError when the folder is missing, so a
+# folder given in NBGRADER_ASSIGNMENT_DIR is created here.
+ASSIGNMENT_DIR = Path(os.environ.get("NBGRADER_ASSIGNMENT_DIR", HERE / "mine_oppgaver"))
+ASSIGNMENT_DIR.mkdir(parents=True, exist_ok=True)
+c.Exchange.assignment_dir = str(ASSIGNMENT_DIR)
 
 # Each cell of a student's notebook gets 30 seconds: every task in this course
 # runs in well under a second, so a cell that needs longer is stuck, not slow.

@@ -82,5 +82,7 @@ def course(tmp_path: Path) -> Course:
     root = tmp_path / "kurs"
     root.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", root)
+    (root / "mine_oppgaver").mkdir()
+    shutil.copy(ROOT / "mine_oppgaver" / "nbgrader_config.py", root / "mine_oppgaver")
     shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return Course(root, tmp_path / "exchange")
