@@ -38,10 +38,10 @@ c.Execute.startup_timeout = 60
 # A student who deletes a graded cell gets it back from the source when grading.
 c.OverwriteCells.add_missing_cells = True
 
-# What a student sees where the solution was: the answer cells also show the
-# variable to fill in (svar_1a = ""), so no error is raised for a blank answer;
-# the visible tests say what is missing.
+# What a student sees where the solution was. Every answer cell shows the
+# variable to fill in above its solution region (svar_1a = ""), so a blank
+# answer raises no error; the visible tests say what is missing.
 c.ClearSolutions.code_stub = {
-    "python": "# Skriv svaret ditt i denne cellen.",
+    "python": "# Fyll inn svaret ditt ovenfor, og kjør cellen med Shift+Enter.",
 }
 c.ClearSolutions.text_stub = "Skriv svaret ditt her."
