@@ -21,8 +21,6 @@ from course import loader, models
 RIGHT_COLOUR = "#0072B2"
 WRONG_COLOUR = "#D55E00"
 
-_FULL_WIDTH = widgets.Layout(width="100%")
-
 
 def _feedback_html(feedback: models.Feedback | None) -> str:
     if feedback is None:
@@ -44,7 +42,7 @@ class MultipleChoiceWidget(widgets.VBox):
             options=[(option.text, i) for i, option in enumerate(question.options)],
             value=None,
             description="Svar:",
-            layout=_FULL_WIDTH,
+            layout=widgets.Layout(width="100%"),
         )
         self.check = widgets.Button(description="Sjekk svaret", button_style="primary", tooltip="Sjekk svaret")
         self.feedback = widgets.HTML()

@@ -63,17 +63,21 @@ def test_blank_exercise_fails_every_test(assignment: str, course: Course):
     assert "Success! The notebook does not pass any tests." in out, out
 
 
-def _answer_like_the_solution(student_nb: Path, solution_nb: Path, reflection: str) -> None:
-    """Fill a fetched notebook as a student would: the solution's answers, typed in, plus a reflection."""
+def _answer_like_the_solution(student_nb: Path, solution_nb: Path, reflection: str, share: float = 1.0) -> None:
+    """Fill a fetched notebook as a student would: the solution's answers, typed in, plus a reflection.
+
+    With ``share`` below 1, only that share of the answer cells (the first ones) is filled.
+    """
     solution = {
         cell.metadata["nbgrader"]["grade_id"]: cell
         for cell in nbformat.read(solution_nb, as_version=4).cells
         if cell.metadata.get("nbgrader", {}).get("solution")
     }
     nb = nbformat.read(student_nb, as_version=4)
+    to_answer = set(list(solution)[: round(len(solution) * share)])
     for i, cell in enumerate(nb.cells):
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
+        if meta.get("solution") and meta["grade_id"] in to_answer:
             lines = solution[meta["grade_id"]].source.splitlines()
             cell.source = "\n".join(line for line in lines if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
         if meta.get("task") and i + 1 < len(nb.cells) and "nbgrader" not in nb.cells[i + 1].metadata:
@@ -104,7 +108,7 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
     course.nbgrader("generate_assignment", assignment, "--force")
     course.nbgrader("release_assignment", assignment)
 
-    students = {"elev_a": "answered", "elev_b": "blank"}
+    students = {"elev_a": "answered", "elev_b": "blank", "elev_c": "half"}
     homes = {}
     for student, how in students.items():
         home = tmp_path / student
@@ -113,8 +117,9 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
         course.student("fetch_assignment", assignment, home=home)
         fetched = home / assignment / f"{assignment}.ipynb"
         assert fetched.exists()
-        if how == "answered":
-            _answer_like_the_solution(fetched, source, "Refleksjonen min om et eksempel fra nærmiljøet.")
+        if how != "blank":
+            share = 1.0 if how == "answered" else 0.5
+            _answer_like_the_solution(fetched, source, "Refleksjonen min om et eksempel fra nærmiljøet.", share)
         course.student("submit", assignment, f"--student={student}", home=home)
 
     course.nbgrader("collect", assignment)
@@ -125,6 +130,7 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
         blank = gb.find_submission(assignment, "elev_b")
         assert answered.code_score == auto_points
         assert blank.code_score == 0
+        assert 0 < gb.find_submission(assignment, "elev_c").code_score < auto_points
         assert answered.needs_manual_grade, "the reflection must wait for a human grader"
         # The instructor grades the reflection by hand, as in formgrader.
         task_grades = [g for g in answered.notebooks[0].grades if g.cell_type == "markdown"]
@@ -151,4 +157,5 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
     assert set(rows) == set(students)
     assert float(rows["elev_a"]["score"]) == auto_points + manual_points
     assert float(rows["elev_b"]["score"]) == 0
+    assert 0 < float(rows["elev_c"]["score"]) < auto_points
     assert float(rows["elev_a"]["max_score"]) == auto_points + manual_points
