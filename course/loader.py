@@ -183,9 +183,9 @@ def parse(file: str, text: str) -> dict[str, Any]:
     for entry_id, data in raw.items():
         if not isinstance(entry_id, str):
             raise ContentError(file, f"id-en {entry_id!r} må være en tekst.")
-        reader = _Reader(file, entry_id, data if isinstance(data, dict) else {})
         if not isinstance(data, dict):
-            raise reader.error(None, f"må være en oppføring med felter, men er {_describe(data)}.")
+            raise ContentError(file, f"må være en oppføring med felter, men er {_describe(data)}.", entry=entry_id)
+        reader = _Reader(file, entry_id, data)
         kind = reader.text("kind")
         if kind not in KINDS:
             raise reader.error("kind", f"«{kind}» er ikke en kjent type. Bruk en av: {', '.join(sorted(KINDS))}.")

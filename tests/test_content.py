@@ -103,6 +103,11 @@ def test_invalid_yaml_names_the_line():
         loader.parse("f.yaml", "a:\n  kind: term\n b: [\n")
 
 
+def test_entry_without_fields_is_refused():
+    with pytest.raises(loader.ContentError, match="«f.yaml», oppføringen «sp»: må være en oppføring med felter, men er teksten «hei»"):
+        loader.parse("f.yaml", "sp: hei\n")
+
+
 def test_empty_file_is_refused():
     with pytest.raises(loader.ContentError, match="minst én oppføring"):
         loader.parse("tom.yaml", "")
