@@ -20,7 +20,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 # JupyterLab refuses to run as root unless told to; an ordinary user needs no flag.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast exercises lock clean-venv
+.PHONY: lab test test-fast system-deps exercises lock clean-venv
 
 # The environment is rebuilt when the project, the lock or the JupyterLab
 # settings change. The settings turn off JupyterLab's news and update check,
@@ -40,11 +40,16 @@ lab: $(STAMP)
 		--LabApp.news_url=None \
 		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) system-deps
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Debian packages the tests need (hunspell, chromium, bubblewrap, npm):
+# installed with apt when missing and run as root, otherwise named.
+system-deps:
+	@bash scripts/system-deps.sh
 
 exercises: $(STAMP)
 	for dir in solutions/oppgave_*/; do \

@@ -1,0 +1,228 @@
+"""The language gate: everything a student or instructor reads is spelled right.
+
+Texts are checked with Debian's hunspell against the ``nb_NO`` dictionary plus
+``en_US`` (for the English titles in reference lists), and the project's
+reviewed word lists in ``config/ordliste/*.txt`` (terms, names and ordinary
+words the dictionary lacks). Hunspell accepts some wrong compounds such as
+"rettsikkerhet", so the source article's known misspellings, listed in
+``config/ordliste/forbudt.txt``, are searched for explicitly as well.
+
+What is checked (student- and instructor-facing text only):
+- markdown cells, code comments and string literals of lessons and solutions;
+- every string value in the content files (not keys, ids or ``kind``);
+- Norwegian string literals in ``course/`` (messages, widget labels);
+- README.md and docs/.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import shutil
+import subprocess
+import tokenize
+from functools import cache
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import ROOT
+
+WORDLISTS = ROOT / "config" / "ordliste"
+FORBIDDEN_FILE = WORDLISTS / "forbudt.txt"
+DICTIONARIES = "nb_NO,en_US"
+
+# Words that mark a Python string literal as Norwegian prose (messages, labels),
+# as opposed to identifiers, HTML or English.
+NORWEGIAN_MARKERS = re.compile(r"[æøåÆØÅ]|\b(og|er|ikke|en|et|som|du|med|til|av|på|har|kan|skal|må|finnes)\b")
+
+
+def _read_list(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+@cache
+def _personal_dictionary() -> str:
+    words = sorted({w for f in WORDLISTS.glob("*.txt") if f != FORBIDDEN_FILE for w in _read_list(f)})
+    return "\n".join(words) + "\n"
+
+
+def _clean_markdown(text: str) -> str:
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)  # code blocks
+    text = re.sub(r"`[^`]*`", " ", text)  # inline code
+    text = re.sub(r"\]\([^)]*\)", "] ", text)  # link targets
+    text = re.sub(r"<[^>]+>", " ", text)  # HTML tags
+    text = re.sub(r"https?://\S+|www\.\S+|\S+@\S+", " ", text)  # addresses
+    return text
+
+
+def _code_prose(source: str) -> str:
+    """Comments and string literals of a code cell: the parts a student reads."""
+    parts = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                parts.append(tok.string.lstrip("#"))
+            elif tok.type == tokenize.STRING:
+                parts.append(_string_value(tok.string))
+            elif tok.type == getattr(tokenize, "FSTRING_MIDDLE", None):
+                parts.append(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        parts.append(source)
+    return "\n".join(parts)
+
+
+def _string_value(literal: str) -> str:
+    try:
+        value = ast.literal_eval(literal)
+    except (ValueError, SyntaxError):
+        # An f-string: keep its text, drop the replacement fields.
+        return re.sub(r"\{[^}]*\}", " ", literal)
+    return value if isinstance(value, str) else ""
+
+
+def _yaml_strings(value, key: str | None = None):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _yaml_strings(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _yaml_strings(v, key)
+    elif isinstance(value, str) and key not in {"kind", "answer_id", "id", "next", "goto"}:
+        yield value
+
+
+def _python_messages(path: Path) -> str:
+    """Norwegian string constants of a module, docstrings left out (they are English)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docstrings.add(id(body[0].value))
+    texts = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = " ".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            text = node.value
+        else:
+            continue
+        if NORWEGIAN_MARKERS.search(text):
+            texts.append(text)
+    return "\n".join(texts)
+
+
+def _notebook_text(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts.append(_clean_markdown(cell.source))
+        elif cell.cell_type == "code":
+            parts.append(_code_prose(cell.source))
+    return "\n".join(parts)
+
+
+def student_facing_texts() -> dict[str, str]:
+    """Every checked text, by its path relative to the repository."""
+    texts: dict[str, str] = {}
+    for pattern in ("lessons/*.ipynb", "solutions/*/*.ipynb"):
+        for path in sorted(ROOT.glob(pattern)):
+            texts[str(path.relative_to(ROOT))] = _notebook_text(path)
+    for path in sorted((ROOT / "course" / "content").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        texts[str(path.relative_to(ROOT))] = "\n".join(_yaml_strings(data))
+    for path in sorted((ROOT / "course").rglob("*.py")):
+        texts[str(path.relative_to(ROOT))] = _python_messages(path)
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        if path.exists():
+            texts[str(path.relative_to(ROOT))] = _clean_markdown(path.read_text(encoding="utf-8"))
+    return texts
+
+
+def _words(text: str) -> list[str]:
+    """Words of letters only; numbers, identifiers (``svar_1a``) and codes are not spell-checked."""
+    words = []
+    for token in re.split(r"[^\wæøåÆØÅéü'’-]+", text):
+        if "_" in token:
+            continue
+        for word in re.split(r"[-'’]+", token):
+            if len(word) > 1 and word.isalpha():
+                words.append(word)
+    return words
+
+
+def misspelled(text: str) -> list[str]:
+    """The words of ``text`` that hunspell and the project word lists do not know."""
+    words = sorted(set(_words(text)))
+    if not words:
+        return []
+    if shutil.which("hunspell") is None:
+        pytest.fail("hunspell mangler: kjør `make test`, som installerer den (eller `apt-get install hunspell hunspell-no hunspell-en-us`).")
+    dictionary = ROOT / ".venv" / "ordliste.dic"
+    dictionary.parent.mkdir(exist_ok=True)
+    dictionary.write_text(_personal_dictionary(), encoding="utf-8")
+    result = subprocess.run(
+        ["hunspell", "-d", DICTIONARIES, "-p", str(dictionary), "-i", "utf-8", "-l"],
+        input="\n".join(words),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sorted(set(result.stdout.split()))
+
+
+def forbidden_in(text: str) -> list[str]:
+    """The source article's known misspellings that occur in ``text``."""
+    found = []
+    for wrong in _read_list(FORBIDDEN_FILE):
+        if re.search(rf"(?<![\wæøå]){re.escape(wrong)}(?![\wæøå])", text, flags=re.I):
+            found.append(wrong)
+    return found
+
+
+TEXTS = student_facing_texts()
+
+
+@pytest.mark.parametrize("path", sorted(TEXTS))
+def test_spelling(path: str):
+    """Does hunspell (nb_NO) with the project's word lists know every word of this text?"""
+    wrong = misspelled(TEXTS[path])
+    assert not wrong, (
+        f"{path}: ukjente ord {wrong}. Rett stavefeilen, eller legg et riktig fagord eller navn "
+        "i en fil i config/ordliste/."
+    )
+
+
+@pytest.mark.parametrize("path", sorted(TEXTS))
+def test_no_misspelling_from_the_source_article(path: str):
+    """Is the text free of the source article's known misspellings (some pass hunspell as compounds)?"""
+    assert not forbidden_in(TEXTS[path]), f"{path}: feilstavingen(e) {forbidden_in(TEXTS[path])} fra kildeartikkelen."
+
+
+@pytest.mark.parametrize("wrong", ["flykninger", "frivllighet", "velferdsleldelse"])
+def test_gate_catches_a_misspelling(wrong: str):
+    """Would a misspelled word in a lesson fail the gate (so the gate can fail at all)?"""
+    text = TEXTS["lessons/01_hva_er_samskaping.ipynb"] + f"\nDette gjelder {wrong} i kommunen."
+    assert wrong in misspelled(text)
+
+
+@pytest.mark.parametrize("wrong", ["rettsikkerhet", "portofolie", "Tofting"])
+def test_gate_catches_the_articles_compound_misspellings(wrong: str):
+    """Are the article's misspellings that hunspell accepts as compounds caught by the explicit list?"""
+    assert wrong in forbidden_in(f"Vi snakker om {wrong} her.")
+
+
+def test_word_lists_do_not_whitelist_a_known_misspelling():
+    """Has no one 'fixed' the gate by adding a known misspelling to a word list?"""
+    forbidden = {w.lower() for w in _read_list(FORBIDDEN_FILE)}
+    for path in WORDLISTS.glob("*.txt"):
+        if path != FORBIDDEN_FILE:
+            overlap = forbidden & {w.lower() for w in _read_list(path)}
+            assert not overlap, f"{path.name} godtar feilstavingene {sorted(overlap)}"
