@@ -1,0 +1,1 @@
+"""Instructor tooling (the ``course`` command). Student-facing code never imports this package."""
