@@ -132,6 +132,7 @@ def graded(tmp_path_factory):
             for g in notebook.grades:
                 if g.cell_type == "markdown":
                     g.manual_score = g.max_score if points is None else points
+                    g.needs_manual_grade = False  # as formgrader does when a grade is saved
             for comment in notebook.comments:
                 comment.manual_comment = COMMENT
         gb.db.commit()
@@ -210,7 +211,7 @@ def test_feedback_never_shows_hidden_tests(graded, student):
     if student == "elev_blank":
         assert "Enskjulttestfeilet" in text or "AssertionError" in text
     if student == "elev_delvis":
-        assert "Enskjulttestfeilet:svaretikkeriktig." in text
+        assert "Enskjulttestfeilet:svareterikkeriktig." in text
     if student == "elev_riktig":
         assert re.sub(r"\s+", "", COMMENT) in text and "Poeng:12.0/12.0" in text
         assert "Enskjulttestfeilet" not in text
@@ -359,10 +360,21 @@ def test_outside_a_course_folder(tmp_path):
     assert proc.returncode == 1 and "Fant ikke kursmappen" in proc.stderr and "--kurs" in proc.stderr
 
 
-def test_help_is_norwegian():
+def test_help_is_norwegian(capsys):
     """Is `course --help` (and each command's) in Norwegian?"""
+    from course.instructor.cli import main
+
     for args in ([], ["check"], ["grade"], ["report"]):
-        proc = subprocess.run([str(BIN / "course"), *args, "--help"], capture_output=True, text=True)
-        assert proc.returncode == 0
-        assert proc.stdout.startswith("bruk: course") and "valg:" in proc.stdout
-        assert "usage" not in proc.stdout and "show this help" not in proc.stdout
+        with pytest.raises(SystemExit) as stop:
+            main([*args, "--help"])
+        out = capsys.readouterr().out
+        assert stop.value.code == 0
+        assert out.startswith("bruk: course") and "valg:" in out
+        assert "usage" not in out and "show this help" not in out
+
+
+def test_grade_rejects_a_file_that_is_not_a_zip(tmp_path):
+    """Does `course grade --zip` with a notebook instead of a zip file say what to download?"""
+    course = copy_course(tmp_path / "kurs", tmp_path / "exchange")
+    proc = run_course(course, "grade", ASSIGNMENT, "--zip", str(ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
+    assert proc.returncode == 1 and "er ikke en zip-fil" in proc.stderr

@@ -144,3 +144,12 @@ def test_pseudonyms_are_stable_and_keyed():
     assert pseudonym("elev_a", b"k1") != pseudonym("elev_a", b"k2")
     assert pseudonym("elev_a", b"k1") != pseudonym("elev_b", b"k1")
     assert pseudonym("elev_a", b"k1").startswith("p-") and "elev" not in pseudonym("elev_a", b"k1")
+
+
+def test_student_facing_code_never_imports_the_instructor_tooling():
+    """Do the student-facing modules, lessons and exercises stay clear of course.instructor?"""
+    paths = [p for p in (ROOT / "course").glob("*.py")]
+    paths += sorted((ROOT / "lessons").glob("*.ipynb")) + sorted((ROOT / "exercises").rglob("*.ipynb"))
+    assert paths
+    for path in paths:
+        assert "instructor" not in path.read_text(encoding="utf-8"), f"{path.name} refers to course.instructor"

@@ -16,13 +16,19 @@ def collect_exchange(root: Path, assignment: str) -> None:
         raise CourseError(f"Innsamlingen fra utvekslingsmappen feilet: {last_error(proc)}")
 
 
-def collect_zip(root: Path, assignment: str, archive: Path) -> None:
-    """``nbgrader zip_collect``: import an LMS download (the file-name pattern is in nbgrader_config.py)."""
+def check_zip(archive: Path) -> Path:
+    """The archive's absolute path, or a Norwegian error when it is missing or not a zip file."""
     archive = Path(archive).resolve()
     if not archive.is_file():
         raise CourseError(f"Fant ikke zip-filen {archive}.")
     if not zipfile.is_zipfile(archive):
         raise CourseError(f"{archive} er ikke en zip-fil. Last ned innleveringene som én zip-fil fra læringsplattformen.")
+    return archive
+
+
+def collect_zip(root: Path, assignment: str, archive: Path) -> None:
+    """``nbgrader zip_collect``: import an LMS download (the file-name pattern is in nbgrader_config.py)."""
+    archive = check_zip(archive)
     target = root / "downloaded" / assignment / "archive"
     if target.exists():
         shutil.rmtree(target)

@@ -8,7 +8,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import autograde
-from .collect import collect_exchange, collect_zip, submitted_students
+from .collect import check_zip, collect_exchange, collect_zip, submitted_students
 from .common import CourseError, check_assignment, last_error, nbgrader, submitted_notebook
 from .tamper import find_tampering
 
@@ -47,6 +47,8 @@ def _fmt(value: float | None) -> str:
 def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: int = 1,
           show_progress: bool = True) -> GradeReport:
     check_assignment(root, assignment)
+    if archive is not None:
+        archive = check_zip(archive)
     ensure_in_gradebook(root, assignment)
     if archive is not None:
         collect_zip(root, assignment, archive)

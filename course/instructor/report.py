@@ -75,7 +75,7 @@ def collect_stats(root: Path) -> list[AssignmentStats]:
                 for nb in submission.notebooks:
                     for grade in nb.grades:
                         item = cells.setdefault(grade.name, CellStats(grade.name, float(grade.max_score)))
-                        if grade.needs_manual_grade or grade.score is None:
+                        if grade.manual_score is None and (grade.needs_manual_grade or grade.auto_score is None):
                             item.pending += 1
                         else:
                             item.scores.append(float(grade.score))
