@@ -1,4 +1,10 @@
-"""Autograde collected submissions: one ``nbgrader autograde --student=X`` per student.
+"""Autograde collected submissions with nbgrader's own API, one student at a time.
+
+Each student is graded by ``NbGraderAPI.autograde`` (what formgrader calls), in
+this process: starting a fresh ``nbgrader`` process per student costs seconds of
+imports each. The student's code still runs in its own kernel, with nbgrader's
+per-cell timeout (Execute.timeout in nbgrader_config.py); a broken submission
+gives a failed result, never an exception.
 
 This module is the one seam between ``course grade`` and the grading itself: the
 sandboxed, parallel grader replaces it with a module of the same names and
@@ -7,7 +13,7 @@ signature. Keep tamper detection, feedback and reporting out of it.
 
 from __future__ import annotations
 
-import subprocess
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,11 +21,7 @@ from typing import Callable
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from .common import last_error, nbgrader
-
-# Wall-clock limit for grading one submission. nbgrader's own per-cell limit
-# (Execute.timeout in nbgrader_config.py) normally stops a stuck cell first.
-SUBMISSION_TIMEOUT = 600
+from .common import nbgrader_env
 
 # What nbgrader or the kernel says, and the Norwegian reason we report.
 REASONS = [
@@ -66,15 +68,27 @@ def _cell_errors(course_root: Path, assignment: str, student: str) -> str:
     return " ".join(names)
 
 
-def grade_one(course_root: Path, assignment: str, student: str, timeout: float = SUBMISSION_TIMEOUT) -> Outcome:
+def _api(course_root: Path):
+    """nbgrader's Python API with the course's nbgrader_config.py loaded."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+    config.CourseDirectory.root = str(course_root)
+    return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+def grade_one(api, course_root: Path, assignment: str, student: str) -> Outcome:
     """Autograde one student's collected submission; never raises for a broken submission."""
     try:
-        proc = nbgrader(course_root, "autograde", assignment, f"--student={student}", "--force", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return Outcome(student, "failed", f"tidsavbrudd (rettingen tok mer enn {timeout:g} sekunder)")
-    output = proc.stdout + proc.stderr
-    if proc.returncode != 0 or not (course_root / "autograded" / student / assignment).is_dir():
-        reason = _reason(output) or f"nbgrader feilet: {last_error(proc)}"
+        result = api.autograde(assignment, student, force=True, create=True)
+    except Exception as error:  # nbgrader reports most failures in the result; be safe anyway
+        result = {"success": False, "error": f"{type(error).__name__}: {error}", "log": ""}
+    output = f"{result.get('log', '')}\n{result.get('error', '')}"
+    if not result.get("success") or not (course_root / "autograded" / student / assignment).is_dir():
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        reason = _reason(output) or "nbgrader feilet: " + (lines[-1][:300] if lines else "ukjent feil")
         return Outcome(student, "failed", reason)
     score, max_score = _scores(course_root, assignment, student)
     # A cell that was stopped after Execute.timeout, or a kernel that died and
@@ -88,9 +102,13 @@ def grade_one(course_root: Path, assignment: str, student: str, timeout: float =
 def autograde_submissions(course_root: Path, assignment: str, students: list[str], *, workers: int = 1,
                           progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Autograde each student's collected submission (sequentially; ``workers`` is accepted for the interface)."""
+    course_root = Path(course_root)
+    # nbgrader runs `alembic` for the gradebook, from this environment's bin/.
+    os.environ["PATH"] = nbgrader_env()["PATH"]
+    api = _api(course_root)
     outcomes = []
     for student in students:
-        outcome = grade_one(Path(course_root), assignment, student)
+        outcome = grade_one(api, course_root, assignment, student)
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)

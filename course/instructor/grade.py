@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +43,29 @@ def ensure_in_gradebook(root: Path, assignment: str) -> None:
         raise CourseError(f"Kunne ikke legge oppgaven inn i karakterboken (nbgrader generate_assignment): {last_error(proc)}")
 
 
+@contextmanager
+def _kernel_noise_hidden():
+    """Send what kernels and nbgrader write to stderr to /dev/null; yield the real stderr for the progress bar.
+
+    Every kernel started while grading prints a warning of its own; the
+    outcome of each submission is reported from nbgrader's captured log.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    terminal = os.fdopen(os.dup(saved), "w", encoding="utf-8", errors="replace")
+    try:
+        yield terminal
+    finally:
+        terminal.flush()
+        terminal.close()
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:g}"
 
@@ -62,8 +88,10 @@ def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: 
     report = GradeReport(assignment)
     from tqdm import tqdm
 
-    with tqdm(total=len(students), desc=f"Retter {assignment}", unit=" innlevering",
-              disable=not show_progress, ascii=True) as bar:
+    with _kernel_noise_hidden() as terminal, tqdm(
+        total=len(students), desc=f"Retter {assignment}", unit=" innlevering",
+        disable=not show_progress, ascii=True, file=terminal,
+    ) as bar:
         def progress(outcome) -> None:
             bar.set_postfix_str(outcome.student)
             bar.update(1)
