@@ -162,10 +162,88 @@ def _term(r: _Reader) -> models.Term:
     )
 
 
+def _rating(r: _Reader, raw: Mapping[str, Any], field: str, label: str, low: int, high: int) -> int:
+    if field not in raw:
+        raise r.error(label, f"feltet mangler. Legg det til med et helt tall fra {low} til {high}.")
+    value = raw[field]
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise r.error(label, f"må være et helt tall fra {low} til {high}, men er {_describe(value)}.")
+    return value
+
+
+def _stakeholder_grid(r: _Reader) -> models.StakeholderGrid:
+    actors = []
+    for i, raw in enumerate(r.items("actors", minimum=2)):
+        label = f"actors[{i}]"
+        raw = r.mapping(raw, label)
+        actors.append(
+            models.Actor(
+                name=r.text("name", raw, f"{label}.name"),
+                description=r.text("description", raw, f"{label}.description"),
+                power=_rating(r, raw, "power", f"{label}.power", models.GRID_MIN, models.GRID_MAX),
+                interest=_rating(r, raw, "interest", f"{label}.interest", models.GRID_MIN, models.GRID_MAX),
+                target_group=r.flag("target_group", raw, f"{label}.target_group"),
+            )
+        )
+    if len({a.name for a in actors}) != len(actors):
+        raise r.error("actors", "to aktører har samme navn. Gi hver aktør et eget navn.")
+    if sum(a.target_group for a in actors) != 1:
+        raise r.error("actors", "nøyaktig én aktør skal være målgruppen («target_group: true»).")
+    advice = r.mapping(r.data.get("advice"), "advice")
+    unknown = set(advice) - set(models.QUADRANTS)
+    if unknown:
+        raise r.error("advice", f"ukjent kvadrant «{sorted(unknown)[0]}». Bruk: {', '.join(models.QUADRANTS)}.")
+    return models.StakeholderGrid(
+        id=r.entry,
+        title=r.text("title"),
+        case=r.text("case"),
+        actors=tuple(actors),
+        advice={key: r.text(key, advice, f"advice.{key}") for key in models.QUADRANTS},
+        target_low_power=r.text("target_low_power"),
+        target_high_power=r.text("target_high_power"),
+    )
+
+
+def _self_assessment(r: _Reader) -> models.SelfAssessment:
+    scale = r.items("scale")
+    if len(scale) != models.SCALE_MAX - models.SCALE_MIN + 1:
+        raise r.error("scale", f"må ha nøyaktig {models.SCALE_MAX} trinn (ett for hvert tall fra {models.SCALE_MIN} til {models.SCALE_MAX}).")
+    for i, value in enumerate(scale):
+        if not isinstance(value, str) or not value.strip():
+            raise r.error(f"scale[{i}]", f"må være en tekst som ikke er tom, men er {_describe(value)}.")
+    points = []
+    for i, raw in enumerate(r.items("points", minimum=2)):
+        label = f"points[{i}]"
+        raw = r.mapping(raw, label)
+        statements = raw.get("statements")
+        if not isinstance(statements, list) or not statements:
+            raise r.error(f"{label}.statements", "må være en liste med minst én påstand.")
+        points.append(
+            models.AssessmentPoint(
+                name=r.text("name", raw, f"{label}.name"),
+                statements=tuple(
+                    r.text(j, dict(enumerate(statements)), f"{label}.statements[{j}]") for j in range(len(statements))
+                ),
+                advice=r.text("advice", raw, f"{label}.advice"),
+            )
+        )
+    if len({p.name for p in points}) != len(points):
+        raise r.error("points", "to punkter har samme navn. Gi hvert punkt et eget navn.")
+    return models.SelfAssessment(
+        id=r.entry,
+        title=r.text("title"),
+        instructions=r.text("instructions"),
+        scale=tuple(s.strip() for s in scale),
+        points=tuple(points),
+    )
+
+
 KINDS: dict[str, Callable[[_Reader], Any]] = {
     "multiple_choice": _multiple_choice,
     "sorting": _sorting,
     "term": _term,
+    "stakeholder_grid": _stakeholder_grid,
+    "self_assessment": _self_assessment,
 }
 
 

@@ -127,3 +127,158 @@ class Term:
 
     def __str__(self) -> str:
         return f"{self.term}: {self.definition} (Kilde: {self.source})"
+
+
+# --- Stakeholder grid (lesson 5) -------------------------------------------------
+
+# The four quadrants of a power/interest grid, in a fixed order. Keys are used
+# in the content files; the names are what students see.
+QUADRANTS: dict[str, str] = {
+    "samarbeid_tett": "Samarbeid tett",
+    "hold_tilfreds": "Hold tilfreds",
+    "hold_informert": "Hold informert",
+    "folg_med": "Følg med",
+}
+GRID_MIN, GRID_MAX, GRID_HIGH = 0, 10, 5  # a rating >= GRID_HIGH counts as high
+
+
+def _check_rating(value: object, low: int, high: int, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{what} må være et helt tall fra {low} til {high}, men er {value!r}. Velg en verdi i det området.")
+    return value
+
+
+def quadrant(power: int, interest: int) -> str:
+    """The quadrant key for a power and an interest rating (0–10; 5 or more is high)."""
+    _check_rating(power, GRID_MIN, GRID_MAX, "Makt")
+    _check_rating(interest, GRID_MIN, GRID_MAX, "Interesse")
+    if power >= GRID_HIGH:
+        return "samarbeid_tett" if interest >= GRID_HIGH else "hold_tilfreds"
+    return "hold_informert" if interest >= GRID_HIGH else "folg_med"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An actor of a stakeholder case, with a starting rating for the sliders."""
+
+    name: str
+    description: str
+    power: int
+    interest: int
+    target_group: bool = False
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one actor lands in the grid for a given rating."""
+
+    actor: Actor
+    power: int
+    interest: int
+    quadrant: str
+
+    @property
+    def quadrant_name(self) -> str:
+        return QUADRANTS[self.quadrant]
+
+
+@dataclass(frozen=True)
+class StakeholderGrid:
+    """A case whose actors the student rates on power and interest (0–10)."""
+
+    id: str
+    title: str
+    case: str
+    actors: tuple[Actor, ...]
+    advice: dict[str, str]  # quadrant key -> advice
+    target_low_power: str  # feedback when the target group has low power
+    target_high_power: str  # feedback when it has high power
+
+    def place(self, ratings: Sequence[tuple[int, int]]) -> tuple[Placement, ...]:
+        """Place every actor, given one (power, interest) pair per actor."""
+        if len(ratings) != len(self.actors):
+            raise ValueError(f"Det trengs én vurdering for hver av de {len(self.actors)} aktørene, men fikk {len(ratings)}.")
+        placements = []
+        for actor, (power, interest) in zip(self.actors, ratings):
+            _check_rating(power, GRID_MIN, GRID_MAX, f"Makt for {actor.name}")
+            _check_rating(interest, GRID_MIN, GRID_MAX, f"Interesse for {actor.name}")
+            placements.append(Placement(actor, power, interest, quadrant(power, interest)))
+        return tuple(placements)
+
+    def target_feedback(self, placements: Sequence[Placement]) -> str:
+        """What the placement of the target group means for co-creation."""
+        parts = []
+        for p in placements:
+            if p.actor.target_group:
+                text = self.target_low_power if p.power < GRID_HIGH else self.target_high_power
+                parts.append(f"{p.actor.name} havner i «{p.quadrant_name}». {text}")
+        return " ".join(parts)
+
+
+# --- Self-assessment (lesson 6) --------------------------------------------------
+
+SCALE_MIN, SCALE_MAX = 1, 5
+
+
+@dataclass(frozen=True)
+class AssessmentPoint:
+    """One point of a self-assessment: statements rated 1–5, and advice if it is weak."""
+
+    name: str
+    statements: tuple[str, ...]
+    advice: str
+
+
+@dataclass(frozen=True)
+class AssessmentResult:
+    scores: dict[str, float]  # point name -> mean rating, in the points' order
+    weakest: tuple[str, ...]  # every point with the lowest mean (ties included)
+    feedback: str
+
+
+@dataclass(frozen=True)
+class SelfAssessment:
+    """Rate statements 1–5 per point; the mean per point and advice on the weakest."""
+
+    id: str
+    title: str
+    instructions: str
+    scale: tuple[str, ...]  # one label per step of the scale, 1 to 5
+    points: tuple[AssessmentPoint, ...]
+
+    def assess(self, ratings: Sequence[Sequence[int]]) -> AssessmentResult:
+        """Judge one list of ratings (1–5) per point, one rating per statement."""
+        if len(ratings) != len(self.points):
+            raise ValueError(f"Det trengs svar for hvert av de {len(self.points)} punktene, men fikk {len(ratings)}.")
+        scores: dict[str, float] = {}
+        for point, values in zip(self.points, ratings):
+            if len(values) != len(point.statements):
+                raise ValueError(
+                    f"«{point.name}» har {len(point.statements)} påstander, men fikk {len(values)} svar."
+                )
+            for value in values:
+                _check_rating(value, SCALE_MIN, SCALE_MAX, f"Svaret på en påstand om «{point.name}»")
+            scores[point.name] = round(sum(values) / len(values), 2)
+        low = min(scores.values())
+        weakest = tuple(name for name, score in scores.items() if score == low)
+        return AssessmentResult(scores, weakest, self._feedback(scores, weakest))
+
+    def _feedback(self, scores: dict[str, float], weakest: tuple[str, ...]) -> str:
+        low = scores[weakest[0]]
+        if len(weakest) == len(self.points):
+            return (
+                f"Du har gitt deg selv samme snitt ({format_number(low)}) på alle punktene, så ingen av dem skiller seg ut som "
+                "svakest. Se på påstandene du ga lavest skår, og velg ett punkt å arbeide med først."
+            )
+        advice = {p.name: p.advice for p in self.points}
+        if len(weakest) == 1:
+            head = f"Ditt svakeste punkt er «{weakest[0]}» (snitt {format_number(low)})."
+        else:
+            names = ", ".join(f"«{n}»" for n in weakest[:-1]) + f" og «{weakest[-1]}»"
+            head = f"Du har {len(weakest)} like svake punkter: {names} (snitt {format_number(low)})."
+        return " ".join([head, *(f"{n}: {advice[n]}" for n in weakest)])
+
+
+def format_number(value: float) -> str:
+    """A number the Norwegian way: decimal comma, no trailing zeros."""
+    return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")

@@ -95,9 +95,130 @@ class SortingWidget(widgets.VBox):
         self.summary.value = f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
 
 
+def _show_figure(output: widgets.Output, fig) -> None:
+    """Replace what an Output shows with a figure, as a PNG image."""
+    from IPython.display import Image
+
+    from course.charts_grid import png
+
+    output.outputs = ()
+    output.append_display_data(Image(data=png(fig), format="png"))
+
+
+class StakeholderGridWidget(widgets.VBox):
+    """Rate the actors of a case on power and interest; a grid, a table and advice follow the sliders."""
+
+    def __init__(self, grid: models.StakeholderGrid):
+        from course import charts_grid
+
+        self.model = grid
+        self._charts = charts_grid
+        header = widgets.HTML(f"<h4>{html.escape(grid.title)}</h4><p>{html.escape(grid.case)}</p>")
+        self.sliders: list[tuple[widgets.IntSlider, widgets.IntSlider]] = []
+        rows = []
+        style = {"description_width": "initial"}
+        for actor in grid.actors:
+            who = actor.name + (" (målgruppen)" if actor.target_group else "")
+            text = widgets.HTML(f"<p><strong>{html.escape(who)}.</strong> {html.escape(actor.description)}</p>")
+            power, interest = (
+                widgets.IntSlider(
+                    value=value, min=models.GRID_MIN, max=models.GRID_MAX, description=f"{label}: {actor.name}",
+                    tooltip=f"{label} for {actor.name}, fra {models.GRID_MIN} til {models.GRID_MAX}",
+                    continuous_update=False, style=style, layout=widgets.Layout(width="90%"),
+                )
+                for label, value in (("Makt", actor.power), ("Interesse", actor.interest))
+            )
+            power.observe(self._update, names="value")
+            interest.observe(self._update, names="value")
+            self.sliders.append((power, interest))
+            rows.append(widgets.VBox([text, power, interest]))
+        self.chart = widgets.Output()
+        self.text_alternative = widgets.HTML()
+        self.feedback = widgets.HTML()
+        self.placements: tuple[models.Placement, ...] = ()
+        super().__init__([header, *rows, self.chart, self.text_alternative, self.feedback])
+        self._update()
+
+    @classmethod
+    def from_content(cls, entry_id: str) -> StakeholderGridWidget:
+        return cls(loader.get(entry_id, models.StakeholderGrid))
+
+    def _update(self, _change=None) -> None:
+        self.placements = self.model.place([(p.value, i.value) for p, i in self.sliders])
+        _show_figure(self.chart, self._charts.stakeholder_figure(self.placements, "Makt og interesse (oppdiktet sak)"))
+        rows = "".join(
+            f"<tr><td>{html.escape(p.actor.name)}</td><td>{p.power}</td><td>{p.interest}</td>"
+            f"<td>{html.escape(p.quadrant_name)}</td><td>{html.escape(self.model.advice[p.quadrant])}</td></tr>"
+            for p in self.placements
+        )
+        self.text_alternative.value = (
+            '<table aria-label="Aktørene i rutenettet"><caption>Hvem havner hvor '
+            f"(høy betyr {models.GRID_HIGH} eller mer)</caption>"
+            "<tr><th>Aktør</th><th>Makt</th><th>Interesse</th><th>Kvadrant</th><th>Råd</th></tr>"
+            f"{rows}</table>"
+        )
+        self.feedback.value = (
+            f'<div role="status"><p><strong>Om målgruppen:</strong> '
+            f"{html.escape(self.model.target_feedback(self.placements))}</p></div>"
+        )
+
+
+class SelfAssessmentWidget(widgets.VBox):
+    """Rate statements 1–5; a radar chart, the scores and advice on the weakest point follow."""
+
+    def __init__(self, assessment: models.SelfAssessment):
+        from course import charts_grid
+
+        self.model = assessment
+        self._charts = charts_grid
+        scale = "; ".join(f"{i} = {label}" for i, label in enumerate(assessment.scale, start=models.SCALE_MIN))
+        header = widgets.HTML(
+            f"<h4>{html.escape(assessment.title)}</h4><p>{html.escape(assessment.instructions)}</p>"
+            f"<p>Skala: {html.escape(scale)}.</p>"
+        )
+        options = [(f"{i} {label}", i) for i, label in enumerate(assessment.scale, start=models.SCALE_MIN)]
+        middle = (models.SCALE_MIN + models.SCALE_MAX) // 2
+        self.ratings: list[list[widgets.SelectionSlider]] = []
+        rows = []
+        for point in assessment.points:
+            sliders = []
+            rows.append(widgets.HTML(f"<p><strong>{html.escape(point.name)}</strong></p>"))
+            for number, statement in enumerate(point.statements, start=1):
+                slider = widgets.SelectionSlider(
+                    options=options, value=middle, description=f"{point.name} {number}",
+                    tooltip=statement, continuous_update=False,
+                    style={"description_width": "12em"}, layout=widgets.Layout(width="90%"),
+                )
+                slider.observe(self._update, names="value")
+                sliders.append(slider)
+                rows.extend([widgets.HTML(f"<p>{number}. {html.escape(statement)}</p>"), slider])
+            self.ratings.append(sliders)
+        self.chart = widgets.Output()
+        self.text_alternative = widgets.HTML()
+        self.feedback = widgets.HTML()
+        self.result: models.AssessmentResult | None = None
+        super().__init__([header, *rows, self.chart, self.text_alternative, self.feedback])
+        self._update()
+
+    @classmethod
+    def from_content(cls, entry_id: str) -> SelfAssessmentWidget:
+        return cls(loader.get(entry_id, models.SelfAssessment))
+
+    def _update(self, _change=None) -> None:
+        self.result = self.model.assess([[s.value for s in sliders] for sliders in self.ratings])
+        _show_figure(self.chart, self._charts.radar_figure(self.result.scores, "Din egenvurdering"))
+        items = "".join(
+            f"<li>{html.escape(name)}: {models.format_number(score)}</li>" for name, score in self.result.scores.items()
+        )
+        self.text_alternative.value = f"<p>Snittet ditt per punkt (1–5):</p><ul>{items}</ul>"
+        self.feedback.value = f'<div role="status"><p>{html.escape(self.result.feedback)}</p></div>'
+
+
 _VIEWS = {
     models.MultipleChoice: MultipleChoiceWidget,
     models.SortingTask: SortingWidget,
+    models.StakeholderGrid: StakeholderGridWidget,
+    models.SelfAssessment: SelfAssessmentWidget,
 }
 
 
