@@ -305,3 +305,5 @@ def test_widget_content_is_escaped():
     w = StakeholderGridWidget(grid)
     assert "<b>x</b>" not in w.text_alternative.value and "&lt;b&gt;x&lt;/b&gt;" in w.text_alternative.value
     assert "<script>" not in w.feedback.value
+    actor_text = w.children[1].children[0].value
+    assert "a &amp; b" in actor_text and "<b>x</b>" not in actor_text
