@@ -157,6 +157,11 @@ def quadrant(power: int, interest: int) -> str:
     return "hold_informert" if interest >= GRID_HIGH else "folg_med"
 
 
+def quadrant_name(power: int, interest: int) -> str:
+    """The quadrant's name a student sees, e.g. ``quadrant_name(power=2, interest=8)`` -> "Hold informert"."""
+    return QUADRANTS[quadrant(power, interest)]
+
+
 @dataclass(frozen=True)
 class Actor:
     """An actor of a stakeholder case, with a starting rating for the sliders."""
@@ -263,6 +268,12 @@ class SelfAssessment:
         weakest = tuple(name for name, score in scores.items() if score == low)
         return AssessmentResult(scores, weakest, self._feedback(scores, weakest))
 
+    def summary(self, ratings: Sequence[Sequence[int]]) -> str:
+        """The mean per point and the feedback, as lines of text (for a lesson's printed example)."""
+        result = self.assess(ratings)
+        lines = [f"{name}: {format_number(score)}" for name, score in result.scores.items()]
+        return "\n".join(["Snitt per punkt (1–5):", *lines, "", result.feedback])
+
     def _feedback(self, scores: dict[str, float], weakest: tuple[str, ...]) -> str:
         low = scores[weakest[0]]
         if len(weakest) == len(self.points):
@@ -275,7 +286,8 @@ class SelfAssessment:
             head = f"Ditt svakeste punkt er «{weakest[0]}» (snitt {format_number(low)})."
         else:
             names = ", ".join(f"«{n}»" for n in weakest[:-1]) + f" og «{weakest[-1]}»"
-            head = f"Du har {len(weakest)} like svake punkter: {names} (snitt {format_number(low)})."
+            words = {2: "to", 3: "tre", 4: "fire"}
+            head = f"Du har {words.get(len(weakest), len(weakest))} like svake punkter: {names} (snitt {format_number(low)})."
         return " ".join([head, *(f"{n}: {advice[n]}" for n in weakest)])
 
 

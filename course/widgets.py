@@ -105,6 +105,9 @@ def _show_figure(output: widgets.Output, fig) -> None:
     output.append_display_data(Image(data=png(fig), format="png"))
 
 
+_GRID_COLUMNS = ("Aktør", "Makt", "Interesse", "Kvadrant", "Råd")
+
+
 class StakeholderGridWidget(widgets.VBox):
     """Rate the actors of a case on power and interest; a grid, a table and advice follow the sliders."""
 
@@ -154,7 +157,7 @@ class StakeholderGridWidget(widgets.VBox):
         self.text_alternative.value = (
             '<table aria-label="Aktørene i rutenettet"><caption>Hvem havner hvor '
             f"(høy betyr {models.GRID_HIGH} eller mer)</caption>"
-            "<tr><th>Aktør</th><th>Makt</th><th>Interesse</th><th>Kvadrant</th><th>Råd</th></tr>"
+            f"<tr>{''.join(f'<th>{h}</th>' for h in _GRID_COLUMNS)}</tr>"
             f"{rows}</table>"
         )
         self.feedback.value = (

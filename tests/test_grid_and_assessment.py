@@ -42,6 +42,11 @@ def test_quadrant_uses_five_or_more_as_high(power, interest, expected):
     assert models.quadrant(power, interest) == expected
 
 
+def test_quadrant_name_is_what_students_see():
+    assert models.quadrant_name(power=2, interest=8) == "Hold informert"
+    assert models.quadrant_name(power=9, interest=3) == "Hold tilfreds"
+
+
 def test_place_puts_every_actor_in_its_quadrant():
     placements = GRID.place(START)
     assert [p.quadrant_name for p in placements] == ["Hold informert", "Samarbeid tett", "Hold tilfreds", "Følg med"]
@@ -91,7 +96,7 @@ def test_assessment_ties_give_advice_on_every_weakest_point():
     assert result.weakest == ("Raushet",)
     result = ASSESSMENT.assess([[2, 2], [5, 4], [2]])
     assert result.weakest == ("Kapasitetsbygging", "Raushet")
-    assert "2 like svake punkter: «Kapasitetsbygging» og «Raushet» (snitt 2)" in result.feedback
+    assert "to like svake punkter: «Kapasitetsbygging» og «Raushet» (snitt 2)" in result.feedback
     assert "Råd K." in result.feedback and "Råd R." in result.feedback and "Råd C." not in result.feedback
 
 
@@ -106,6 +111,12 @@ def test_mean_is_shown_with_a_decimal_comma():
     result = ASSESSMENT.assess([[1, 2], [5, 4], [3]])
     assert "(snitt 1,5)" in result.feedback
     assert models.format_number(2.33) == "2,33"
+
+
+def test_summary_lists_means_then_feedback():
+    lines = ASSESSMENT.summary([[4, 3], [5, 4], [2]]).splitlines()
+    assert lines[:4] == ["Snitt per punkt (1–5):", "Kapasitetsbygging: 3,5", "Kommunikasjon: 4,5", "Raushet: 2"]
+    assert lines[-1].startswith("Ditt svakeste punkt er «Raushet»")
 
 
 @pytest.mark.parametrize("bad", [0, 6, 3.5, "3", None, False])
