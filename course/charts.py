@@ -46,7 +46,7 @@ def paid_unpaid_chart():
     frame = datasets.load("ssb_lonnet_ulonnet_2013")
     return _bar_chart(
         [f"{kind.capitalize()} arbeid" for kind in frame["type"]],
-        [float(v) for v in frame["arsverk"]],
+        [float(v) for v in frame["årsverk"]],
         title="Lønnede og ulønnede årsverk i frivillig sektor, 2013",
         ylabel="Årsverk (om lag)",
     )
@@ -55,8 +55,8 @@ def paid_unpaid_chart():
 def paid_unpaid_text() -> str:
     """The text alternative of :func:`paid_unpaid_chart`."""
     frame = datasets.load("ssb_lonnet_ulonnet_2013").set_index("type")
-    paid = int(frame.loc["lønnet", "arsverk"])
-    unpaid = int(frame.loc["ulønnet", "arsverk"])
+    paid = int(frame.loc["lønnet", "årsverk"])
+    unpaid = int(frame.loc["ulønnet", "årsverk"])
     share = 100 * unpaid / (paid + unpaid)
     return (
         f"Figuren viser to søyler. I 2013 var det om lag {_number(paid)} lønnede og om lag "

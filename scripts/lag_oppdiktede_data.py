@@ -57,7 +57,7 @@ def volunteer_hours(rng: np.random.Generator) -> list[dict]:
     for area, volunteers, hours_each in AREAS:
         n = int(rng.poisson(volunteers))
         hours = int(round(n * hours_each * rng.uniform(0.85, 1.15), -1))
-        rows.append({"omrade": area, "frivillige": n, "timer": hours})
+        rows.append({"område": area, "frivillige": n, "timer": hours})
     return rows
 
 
@@ -74,7 +74,7 @@ def resident_survey(rng: np.random.Generator) -> list[dict]:
                 "id": number,
                 "aldersgruppe": age,
                 "bydel": district,
-                "frivillig_siste_aar": volunteered,
+                "frivillig_siste_år": volunteered,
                 "lytter": listens,
                 "vil_bidra": would_help,
             }
@@ -107,7 +107,7 @@ def datasheets(hours_rows: int, survey_rows: int) -> dict[str, dict]:
         "Kommunen og tallene finnes ikke.",
         hours_rows,
         [
-            {"name": "omrade", "dtype": "str", "description": "Området den frivillige innsatsen gjelder"},
+            {"name": "område", "dtype": "str", "description": "Området den frivillige innsatsen gjelder"},
             {"name": "frivillige", "dtype": "int64", "description": "Antall personer som gjorde frivillig arbeid på området"},
             {"name": "timer", "dtype": "int64", "description": "Frivillige timer til sammen på ett år, rundet til nærmeste ti"},
         ],
@@ -123,7 +123,7 @@ def datasheets(hours_rows: int, survey_rows: int) -> dict[str, dict]:
             {"name": "aldersgruppe", "dtype": "str", "description": "Aldersgruppe i år: 16–29, 30–49, 50–66 eller 67+"},
             {"name": "bydel", "dtype": "str", "description": "Bydelen respondenten bor i (oppdiktede bydeler)"},
             {
-                "name": "frivillig_siste_aar",
+                "name": "frivillig_siste_år",
                 "dtype": "bool",
                 "description": "Om respondenten har gjort frivillig arbeid det siste året (True) eller ikke (False)",
             },
