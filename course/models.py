@@ -271,26 +271,82 @@ class SelfAssessment:
     def summary(self, ratings: Sequence[Sequence[int]]) -> str:
         """The mean per point and the feedback, as lines of text (for a lesson's printed example)."""
         result = self.assess(ratings)
-        lines = [f"{name}: {format_number(score)}" for name, score in result.scores.items()]
+        lines = [f"{name}: {format_mean(score)}" for name, score in result.scores.items()]
         return "\n".join(["Snitt per punkt (1–5):", *lines, "", result.feedback])
 
     def _feedback(self, scores: dict[str, float], weakest: tuple[str, ...]) -> str:
         low = scores[weakest[0]]
         if len(weakest) == len(self.points):
             return (
-                f"Du har gitt deg selv samme snitt ({format_number(low)}) på alle punktene, så ingen av dem skiller seg ut som "
+                f"Du har gitt deg selv samme snitt ({format_mean(low)}) på alle punktene, så ingen av dem skiller seg ut som "
                 "svakest. Se på påstandene du ga lavest skår, og velg ett punkt å arbeide med først."
             )
         advice = {p.name: p.advice for p in self.points}
         if len(weakest) == 1:
-            head = f"Ditt svakeste punkt er «{weakest[0]}» (snitt {format_number(low)})."
+            head = f"Ditt svakeste punkt er «{weakest[0]}» (snitt {format_mean(low)})."
         else:
             names = ", ".join(f"«{n}»" for n in weakest[:-1]) + f" og «{weakest[-1]}»"
             words = {2: "to", 3: "tre", 4: "fire"}
-            head = f"Du har {words.get(len(weakest), len(weakest))} like svake punkter: {names} (snitt {format_number(low)})."
+            head = f"Du har {words.get(len(weakest), len(weakest))} like svake punkter: {names} (snitt {format_mean(low)})."
         return " ".join([head, *(f"{n}: {advice[n]}" for n in weakest)])
 
 
-def format_number(value: float) -> str:
+def format_mean(value: float) -> str:
     """A number the Norwegian way: decimal comma, no trailing zeros."""
     return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def format_number(value: float) -> str:
+    """A number written the Norwegian way: decimal comma, non-breaking spaces between thousands."""
+    decimals = 0 if float(value).is_integer() else 1
+    return f"{value:,.{decimals}f}".replace(",", "\u00a0").replace(".", ",")
+
+
+def parse_number(text: str) -> float:
+    """Read a number a student typed: '62', '62,3', '62.3' or '139 000'. Norwegian ValueError otherwise."""
+    cleaned = str(text).strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"«{str(text).strip()}» er ikke et tall. Skriv bare sifre, for eksempel 50 eller 12,5.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"«{str(text).strip()}» er ikke et tall. Skriv bare sifre, for eksempel 50 eller 12,5.")
+    return value
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Guess a number first, then see the real figure, how far off the guess was, and why."""
+
+    id: str
+    question: str
+    answer: float
+    unit: str
+    minimum: float
+    maximum: float
+    tolerance: float  # a guess this close to the answer counts as a good estimate
+    explanation: str
+    source: str
+
+    def check(self, guess: float | None) -> Feedback:
+        """Judge a guess (``None``: nothing typed yet); a guess off the scale raises a Norwegian ValueError."""
+        if guess is None:
+            return Feedback(False, "Du har ikke skrevet inn noe anslag ennå. Skriv et tall og sjekk igjen.")
+        if isinstance(guess, bool) or not isinstance(guess, (int, float)) or guess != guess:
+            raise ValueError(f"Anslaget må være et tall, men er {guess!r}.")
+        if not self.minimum <= guess <= self.maximum:
+            raise ValueError(
+                f"Anslaget {format_number(guess)} er utenfor skalaen. "
+                f"Skriv et tall fra {format_number(self.minimum)} til {format_number(self.maximum)}."
+            )
+        difference = guess - self.answer
+        close = abs(difference) <= self.tolerance
+        if close:
+            verdict = "Godt anslått!"
+        else:
+            verdict = "Du anslo for høyt." if difference > 0 else "Du anslo for lavt."
+        return Feedback(
+            close,
+            f"{verdict} Du anslo {format_number(guess)} {self.unit}, og det riktige tallet er "
+            f"{format_number(self.answer)} {self.unit}. {self.explanation} (Kilde: {self.source})",
+        )

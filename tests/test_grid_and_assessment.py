@@ -110,7 +110,7 @@ def test_assessment_with_all_points_equal_names_no_weakest():
 def test_mean_is_shown_with_a_decimal_comma():
     result = ASSESSMENT.assess([[1, 2], [5, 4], [3]])
     assert "(snitt 1,5)" in result.feedback
-    assert models.format_number(2.33) == "2,33"
+    assert models.format_mean(2.33) == "2,33"
 
 
 def test_summary_lists_means_then_feedback():

@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import pytest
 
 from course import loader, models
-from course.widgets import MultipleChoiceWidget, SortingWidget, activity
+from course.widgets import EstimateWidget, MultipleChoiceWidget, SortingWidget, activity
 from test_models import QUESTION, TASK
 
 
@@ -67,6 +67,7 @@ def test_activity_builds_the_right_widget_for_each_kind():
     from course.widgets import _VIEWS
 
     assert _VIEWS[models.SortingTask] is SortingWidget and _VIEWS[models.MultipleChoice] is MultipleChoiceWidget
+    assert _VIEWS[models.Estimate] is EstimateWidget
     for entry_id, entry in loader.load_all().items():
         if type(entry) in _VIEWS:
             assert isinstance(activity(entry_id), _VIEWS[type(entry)]), entry_id
