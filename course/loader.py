@@ -191,7 +191,7 @@ def _risk_register(r: _Reader) -> models.RiskRegister:
                 raise r.error(f"{label}.{field}", f"må være et helt tall fra 1 til 5, men er {_describe(value)}.")
             pair.append(value)
         example.append((pair[0], pair[1]))
-    top = r.data.get("top", 3)
+    top = r.data.get("top", min(3, len(risks)))
     if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= len(risks):
         raise r.error("top", f"må være et helt tall fra 1 til {len(risks)}, men er {_describe(top)}.")
     return models.RiskRegister(
