@@ -270,6 +270,32 @@ class BranchingCase:
                 return node
         raise KeyError(f"Casen «{self.id}» har ingen node med id-en «{node_id}».")
 
+    def paths(self) -> int:
+        """How many different ways lead from the start to an ending (the graph has no cycles)."""
+
+        def count(node_id: str) -> int:
+            node = self.node(node_id)
+            return 1 if node.is_ending else sum(count(c.next) for c in node.choices)
+
+        return count(self.start)
+
+    def overview(self) -> str:
+        """A map of the case per Double Diamond stage, as text."""
+        endings = [n for n in self.nodes if n.is_ending]
+        ends = f"{len(endings)} mulig slutt" if len(endings) == 1 else f"{len(endings)} mulige slutter"
+        lines = [f"Casen har {len(self.nodes) - len(endings)} valgsituasjoner, {ends} og {self.paths()} ulike veier fra start til slutt."]
+        for number, stage in enumerate(STAGES, start=1):
+            nodes = [n for n in self.nodes if n.stage == stage]
+            decisions = sum(not n.is_ending for n in nodes)
+            ends = sum(n.is_ending for n in nodes)
+            parts = []
+            if decisions:
+                parts.append(f"{decisions} valgsituasjon{'er' if decisions > 1 else ''} med til sammen {sum(len(n.choices) for n in nodes)} valg")
+            if ends:
+                parts.append(f"{ends} slutt{'er' if ends > 1 else ''}")
+            lines.append(f"{number}. {stage}: {' og '.join(parts) if parts else 'ingen situasjoner'}")
+        return "\n".join(lines)
+
 
 class CaseWalk:
     """One student's way through a branching case: where they are, and the choices made so far."""

@@ -95,6 +95,9 @@ class SortingWidget(widgets.VBox):
         self.summary.value = f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
 
 
+_RISK_COLUMNS = ("Plass", "Risiko", "Sannsynlighet", "Konsekvens", "Risikoscore", "Nivå")
+
+
 class RiskRegisterWidget(widgets.VBox):
     """Rate each risk on two sliders; a ranked table, a risk matrix and advice update as they move."""
 
@@ -155,8 +158,7 @@ class RiskRegisterWidget(widgets.VBox):
         self.table.value = (
             "<table><caption>Risikoene rangert etter risikoscore (sannsynlighet × konsekvens). "
             "Tabellen viser det samme som risikomatrisen under.</caption>"
-            "<tr><th>Plass</th><th>Risiko</th><th>Sannsynlighet</th><th>Konsekvens</th><th>Risikoscore</th><th>Nivå</th></tr>"
-            f"{rows}</table>"
+            f"<tr>{''.join(f'<th>{h}</th>' for h in _RISK_COLUMNS)}</tr>{rows}</table>"
         )
         fig = charts_risk.risk_matrix_figure(m, self.ratings)
         self.figure = fig
@@ -228,7 +230,8 @@ class BranchingCaseWidget(widgets.VBox):
         self.choice.layout.display = hidden
         self.choose.layout.display = hidden
         steps = "".join(f"<li>{node.stage}: {html.escape(c.text)}</li>" for node, c in self.walk.path)
-        self.path.value = f"<p><strong>Valgene dine så langt:</strong></p><ol>{steps}</ol>" if steps else ""
+        heading = "Valgene dine så langt:"
+        self.path.value = f"<p><strong>{heading}</strong></p><ol>{steps}</ol>" if steps else ""
 
     def _choose(self, _button=None) -> None:
         try:

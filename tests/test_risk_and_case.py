@@ -389,3 +389,15 @@ def test_activity_builds_the_new_widgets_without_displaying(capsys):
     assert isinstance(activity("l08_bosetting_case"), BranchingCaseWidget)
     assert isinstance(activity("l08_bosetting_case"), widgets.VBox)
     assert capsys.readouterr().out == ""
+
+
+def test_case_overview_counts_situations_endings_and_paths(case):
+    assert case.paths() == 2  # a -> b -> c and a -> c
+    lines = case.overview().splitlines()
+    assert lines[0] == "Casen har 2 valgsituasjoner, 1 mulig slutt og 2 ulike veier fra start til slutt."
+    assert lines[1:] == [
+        "1. Oppdage: 1 valgsituasjon med til sammen 2 valg",
+        "2. Definere: 1 valgsituasjon med til sammen 1 valg",
+        "3. Utvikle: ingen situasjoner",
+        "4. Levere: 1 slutt",
+    ]
