@@ -116,7 +116,7 @@ class RiskRegisterWidget(widgets.VBox):
             sliders = []
             for name, store in (("Sannsynlighet", self.likelihood), ("Konsekvens", self.consequence)):
                 slider = widgets.IntSlider(
-                    value=3, min=1, max=5, description=f"{name}:", continuous_update=False,
+                    value=3, min=1, max=5, description=f"{name}, risiko {number}:", continuous_update=False,
                     style={"description_width": "initial"}, tooltip=f"{name} for risiko {number}, fra 1 til 5",
                 )
                 slider.observe(self._update, names="value")

@@ -123,7 +123,8 @@ def test_risk_matrix_refuses_a_bad_rating():
 def test_risk_widget_updates_table_chart_and_advice_when_a_slider_moves():
     w = RiskRegisterWidget(REGISTER)
     assert [s.value for s in w.likelihood + w.consequence] == [3] * 6
-    assert all(s.min == 1 and s.max == 5 and s.description for s in w.likelihood + w.consequence)
+    assert all(s.min == 1 and s.max == 5 for s in w.likelihood + w.consequence)
+    assert (w.likelihood[1].description, w.consequence[1].description) == ("Sannsynlighet, risiko 2:", "Konsekvens, risiko 2:")
     first_chart = w.chart.outputs[0]["data"]["image/png"]
     w.likelihood[1].value = 5
     w.consequence[1].value = 5
