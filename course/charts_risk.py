@@ -19,15 +19,19 @@ MARKER_COLOUR = "#0072B2"
 
 
 def marker_positions(register: models.RiskRegister, ratings: Sequence[tuple[int, int]]) -> list[tuple[int, float, float]]:
-    """(risk number, x, y) of each marker: risks in the same cell are spread out side by side."""
+    """(risk number, x, y) of each marker: risks in the same cell are laid out in rows of up to three."""
     cells: dict[tuple[int, int], list[int]] = {}
     for r in sorted(register.rate(ratings), key=lambda r: r.number):
         cells.setdefault((r.likelihood, r.consequence), []).append(r.number)
     positions = []
     for (x, y), numbers in cells.items():
-        width = 0.8 / len(numbers)
+        columns = min(len(numbers), 3)
+        rows = -(-len(numbers) // 3)
         for i, number in enumerate(numbers):
-            positions.append((number, x - 0.4 + width * (i + 0.5), float(y)))
+            row, column = divmod(i, 3)
+            dx = -0.4 + 0.8 / columns * (column + 0.5)
+            dy = 0.4 - 0.8 / rows * (row + 0.5) if rows > 1 else 0.0
+            positions.append((number, x + dx, y + dy))
     return sorted(positions)
 
 
@@ -43,8 +47,10 @@ def risk_matrix_figure(register: models.RiskRegister, ratings: Sequence[tuple[in
             level = models.risk_level(x * y)
             ax.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, facecolor=LEVEL_COLOURS[level], alpha=0.35, edgecolor="white"))
             ax.text(x + 0.42, y - 0.42, str(x * y), ha="right", va="bottom", fontsize=7, color="#333333")
-    for number, x, y in marker_positions(register, ratings):
-        ax.scatter([x], [y], s=330, color=MARKER_COLOUR, edgecolors="white", zorder=3)
+    positions = marker_positions(register, ratings)
+    crowded = max(sum(1 for _, x2, y2 in positions if round(x2) == round(x) and round(y2) == round(y)) for _, x, y in positions)
+    for number, x, y in positions:
+        ax.scatter([x], [y], s=330 if crowded <= 3 else 200, color=MARKER_COLOUR, edgecolors="white", zorder=3)
         ax.text(x, y, str(number), ha="center", va="center", color="white", fontsize=9, fontweight="bold", zorder=4)
     ax.set_xlim(0.5, 5.5)
     ax.set_ylim(0.5, 5.5)

@@ -93,6 +93,16 @@ def test_markers_sit_in_their_cells_and_share_a_cell_side_by_side():
     assert x3 == pytest.approx(1.0)
 
 
+def test_six_risks_in_one_cell_stay_inside_it_without_overlapping():
+    register = models.RiskRegister("r", "T", "I", "P", REGISTER.likelihood_scale, REGISTER.consequence_scale, (RISK,) * 6, ((1, 1),) * 6)
+    positions = charts_risk.marker_positions(register, [(3, 3)] * 6)
+    assert [n for n, _, _ in positions] == [1, 2, 3, 4, 5, 6]
+    assert all(2.5 < x < 3.5 and 2.5 < y < 3.5 for _, x, y in positions)
+    points = [(round(x, 3), round(y, 3)) for _, x, y in positions]
+    assert len(set(points)) == 6
+    assert min(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a in points for b in points if a != b) >= 0.25
+
+
 def test_risk_matrix_figure_shows_each_risk_number_at_its_rating():
     from matplotlib.figure import Figure
 
