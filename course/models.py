@@ -296,6 +296,236 @@ def format_mean(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
 
 
+# --- Risk register (lesson 7) ------------------------------------------------
+
+RISK_SCALE = range(1, 6)  # likelihood and consequence are both rated 1-5
+RISK_LEVELS = ((10, "høy"), (5, "middels"), (1, "lav"))  # lowest score of each level
+
+
+def risk_level(score: int) -> str:
+    """The level of a risk score (likelihood x consequence): lav 1-4, middels 5-9, høy 10-25."""
+    return next(name for lowest, name in RISK_LEVELS if score >= lowest)
+
+
+@dataclass(frozen=True)
+class Risk:
+    """One risk of a project, with advice on how to reduce it."""
+
+    title: str
+    description: str
+    mitigation: str
+
+
+@dataclass(frozen=True)
+class RatedRisk:
+    """A risk with the student's rating and its rank (1 = highest score)."""
+
+    number: int  # the risk's number in the content file, from 1
+    risk: Risk
+    likelihood: int
+    consequence: int
+    rank: int = 0
+
+    @property
+    def score(self) -> int:
+        return self.likelihood * self.consequence
+
+    @property
+    def level(self) -> str:
+        return risk_level(self.score)
+
+
+@dataclass(frozen=True)
+class RiskRegister:
+    """Rate each risk's likelihood and consequence (1-5); the score is their product."""
+
+    id: str
+    title: str
+    instructions: str
+    project: str
+    likelihood_scale: tuple[str, ...]  # five descriptions, for the values 1-5
+    consequence_scale: tuple[str, ...]
+    risks: tuple[Risk, ...]
+    example: tuple[tuple[int, int], ...]  # a fictional working group's ratings
+    top: int = 3
+
+    def rate(self, ratings: Sequence[tuple[int, int]]) -> list[RatedRisk]:
+        """The risks ranked by score, highest first; ties by consequence, then by number."""
+        if len(ratings) != len(self.risks):
+            raise ValueError(f"Det trengs én vurdering for hver av de {len(self.risks)} risikoene, men fikk {len(ratings)}.")
+        rated = []
+        for number, (risk, (likelihood, consequence)) in enumerate(zip(self.risks, ratings), start=1):
+            for name, value in (("Sannsynligheten", likelihood), ("Konsekvensen", consequence)):
+                if not isinstance(value, int) or isinstance(value, bool) or value not in RISK_SCALE:
+                    raise ValueError(
+                        f"Risiko {number} («{risk.title}»): {name} må være et helt tall fra 1 til 5, "
+                        f"men er {value!r}. Velg en verdi fra 1 (lavest) til 5 (høyest)."
+                    )
+            rated.append(RatedRisk(number, risk, likelihood, consequence))
+        rated.sort(key=lambda r: (-r.score, -r.consequence, r.number))
+        return [RatedRisk(r.number, r.risk, r.likelihood, r.consequence, rank) for rank, r in enumerate(rated, start=1)]
+
+    def table(self, ratings: Sequence[tuple[int, int]]) -> str:
+        """The ranked register as plain text: the chart's text alternative."""
+        lines = ["Plass | Risiko | Sannsynlighet | Konsekvens | Risikoscore | Nivå"]
+        for r in self.rate(ratings):
+            lines.append(f"{r.rank} | {r.number}. {r.risk.title} | {r.likelihood} | {r.consequence} | {r.score} | {r.level}")
+        return "\n".join(lines)
+
+    def feedback(self, ratings: Sequence[tuple[int, int]]) -> str:
+        """Advice on the highest risks, from the content file."""
+        rated = self.rate(ratings)
+        top = rated[: self.top]
+        high = [r for r in rated if r.level == "høy"]
+        parts = [
+            f"De {len(top)} høyeste risikoene etter din vurdering er "
+            + ", ".join(f"{r.number}. {r.risk.title} ({r.score}, {r.level})" for r in top)
+            + "."
+        ]
+        if not high:
+            parts.append(
+                "Ingen risiko har høyt nivå (10 eller mer). Det kan stemme, men spør deg selv om du har vært "
+                "for optimistisk: Samskaping er ressurskrevende, og godt samarbeid er aldri en tilfeldighet."
+            )
+        else:
+            parts.append(f"{len(high)} av {len(rated)} risikoer har høyt nivå og bør følges opp først.")
+        for r in top:
+            parts.append(f"Tiltak for «{r.risk.title}»: {r.risk.mitigation}")
+        return "\n".join(parts)
+
+
+# --- Branching case (lesson 8) -----------------------------------------------
+
+STAGES = ("Oppdage", "Definere", "Utvikle", "Levere")  # Design Council's Double Diamond (2005)
+
+
+@dataclass(frozen=True)
+class CaseChoice:
+    text: str
+    consequence: str
+    next: str
+
+
+@dataclass(frozen=True)
+class CaseNode:
+    """A situation at one Double Diamond stage: either choices, or an ending with a summary."""
+
+    id: str
+    stage: str
+    situation: str
+    choices: tuple[CaseChoice, ...] = ()
+    summary: str = ""
+
+    @property
+    def is_ending(self) -> bool:
+        return not self.choices
+
+
+@dataclass(frozen=True)
+class BranchingCase:
+    """A case whose nodes form a graph without cycles, validated by the loader."""
+
+    id: str
+    title: str
+    intro: str
+    start: str
+    nodes: tuple[CaseNode, ...]
+
+    def node(self, node_id: str) -> CaseNode:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(f"Casen «{self.id}» har ingen node med id-en «{node_id}».")
+
+    def paths(self) -> int:
+        """How many different ways lead from the start to an ending (the graph has no cycles)."""
+
+        def count(node_id: str) -> int:
+            node = self.node(node_id)
+            return 1 if node.is_ending else sum(count(c.next) for c in node.choices)
+
+        return count(self.start)
+
+    def overview(self) -> str:
+        """A map of the case per Double Diamond stage, as text."""
+        endings = [n for n in self.nodes if n.is_ending]
+        ends = f"{len(endings)} mulig slutt" if len(endings) == 1 else f"{len(endings)} mulige slutter"
+        lines = [f"Casen har {len(self.nodes) - len(endings)} valgsituasjoner, {ends} og {self.paths()} ulike veier fra start til slutt."]
+        for number, stage in enumerate(STAGES, start=1):
+            nodes = [n for n in self.nodes if n.stage == stage]
+            decisions = sum(not n.is_ending for n in nodes)
+            ends = sum(n.is_ending for n in nodes)
+            parts = []
+            if decisions:
+                parts.append(f"{decisions} valgsituasjon{'er' if decisions > 1 else ''} med til sammen {sum(len(n.choices) for n in nodes)} valg")
+            if ends:
+                parts.append(f"{ends} slutt{'er' if ends > 1 else ''}")
+            lines.append(f"{number}. {stage}: {' og '.join(parts) if parts else 'ingen situasjoner'}")
+        return "\n".join(lines)
+
+
+class CaseWalk:
+    """One student's way through a branching case: where they are, and the choices made so far."""
+
+    def __init__(self, case: BranchingCase):
+        self.case = case
+        self.restart()
+
+    def restart(self) -> None:
+        self.current = self.case.node(self.case.start)
+        self.path: list[tuple[CaseNode, CaseChoice]] = []
+
+    def choose(self, index: int | None) -> CaseChoice:
+        """Take choice ``index`` of the current node; returns it (its consequence) and moves on."""
+        if self.current.is_ending:
+            raise ValueError("Casen er ferdig. Trykk «Start på nytt» for å prøve andre valg.")
+        if index is None:
+            raise ValueError("Du har ikke valgt noe ennå. Velg ett av alternativene først.")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.current.choices):
+            raise ValueError(f"Valg {index!r} finnes ikke: velg et tall fra 0 til {len(self.current.choices) - 1}.")
+        choice = self.current.choices[index]
+        self.path.append((self.current, choice))
+        self.current = self.case.node(choice.next)
+        return choice
+
+    def markdown(self, notes: str = "") -> str:
+        """The path so far and the student's notes, as a Markdown summary."""
+        lines = [f"# Sammendrag: {self.case.title}", "", "*Casen er oppdiktet.*", "", "## Veien din", ""]
+        if not self.path:
+            lines.append("Du har ikke tatt noen valg ennå.")
+        for step, (node, choice) in enumerate(self.path, start=1):
+            lines += [
+                f"{step}. **{node.stage}:** {node.situation}",
+                f"   - Valget ditt: {choice.text}",
+                f"   - Konsekvens: {choice.consequence}",
+            ]
+        if self.current.is_ending:
+            lines += ["", "## Slutten", "", self.current.situation, "", self.current.summary]
+        else:
+            lines += ["", f"Du er ikke ferdig ennå. Neste fase: {self.current.stage}."]
+        lines += ["", "## Notatene dine", "", notes.strip() or "(ingen notater)", ""]
+        return "\n".join(lines)
+
+
+def write_new_file(folder, stem: str, text: str, suffix: str = ".md"):
+    """Write ``text`` to ``stem.md`` in ``folder``, or ``stem_2.md``, ``stem_3.md`` ... if taken.
+
+    Never overwrites: the file is opened with mode "x". Returns the path written.
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    for number in range(1, 1000):
+        path = folder / (f"{stem}{suffix}" if number == 1 else f"{stem}_{number}{suffix}")
+        try:
+            with path.open("x", encoding="utf-8") as f:
+                f.write(text)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"Det finnes allerede 999 filer som heter «{stem}…{suffix}» i mappen. Rydd i mappen og prøv igjen.")
+
+
 def format_number(value: float) -> str:
     """A number written the Norwegian way: decimal comma, non-breaking spaces between thousands."""
     decimals = 0 if float(value).is_integer() else 1
