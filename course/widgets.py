@@ -152,10 +152,10 @@ class LadderWidget(widgets.VBox):
             + f"<td>{html.escape(r.description)}</td></tr>"
             for n, r in reversed(numbered)
         )
+        caption = html.escape(f"{task.ladder}, fra øverste til nederste trinn")
         header = widgets.HTML(
             f"<h4>{html.escape(task.title)}</h4><p>{html.escape(task.instructions)}</p>"
-            f"<table><caption>{html.escape(task.ladder)}, fra øverste til nederste trinn</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
         labels = [
             (f"{n}. {r.name}" + (f" ({r.group})" if r.group else ""), n) for n, r in reversed(numbered)
