@@ -68,7 +68,7 @@ def test_activity_builds_the_right_widget_for_each_kind():
     assert _VIEWS[models.Estimate] is EstimateWidget
     for entry_id, entry in loader.load_all().items():
         if type(entry) in _VIEWS:
-            assert isinstance(activity(entry_id), _VIEWS[type(entry)])
+            assert isinstance(activity(entry_id), _VIEWS[type(entry)]), entry_id
         else:
             with pytest.raises(TypeError, match="ikke en aktivitet"):
                 activity(entry_id)
