@@ -54,6 +54,14 @@ def _insert_code(nb, source: str):
     return nb
 
 
+def _cheating(nb, code: str):
+    """Every answer cell runs ``code`` after its blank answer, so that what it copies is what the tests see."""
+    for cell in nb.cells:
+        if _meta(cell).get("solution") and cell.cell_type == "code":
+            cell.source += "\n" + code
+    return nb
+
+
 def _first_test_points(nb) -> float:
     """Points of the test cells that check the first answer (between it and the next answer cell)."""
     cells = nb.cells
@@ -201,12 +209,12 @@ def build_corpus(course_root: Path, assignment: str, *, time_limit: float, cell_
         ),
         Expect("review", 0, "mistenkelig"),
     )
-    case("leser_fasit", _insert_code(blank(), cheat_code(course_root, assignment)), Expect("ok", 0))
+    case("leser_fasit", _cheating(blank(), cheat_code(course_root, assignment)), Expect("ok", 0))
     case(
         "fasit_lenke",
-        _insert_code(blank(), cheat_code(course_root, assignment).replace(f"../../../solutions/{assignment}/{assignment}.ipynb", "fasit.ipynb")),
+        _cheating(blank(), cheat_code(course_root, assignment).replace(f"../../../solutions/{assignment}/{assignment}.ipynb", "fasit.json")),
         Expect("review", 0, "symbolske lenker"),
-        {"fasit.ipynb": ("symlink", course_root / "solutions" / assignment / f"{assignment}.ipynb")},
+        {"fasit.json": ("symlink", course_root / "solutions" / assignment / f"{assignment}.ipynb")},
     )
     case("skriver_utenfor", _insert_code(right(), write_code(course_root, assignment)), Expect("ok", full))
 

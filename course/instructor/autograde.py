@@ -43,6 +43,7 @@ import time
 import traceback
 import uuid
 import warnings
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from typing import Callable
 from course.instructor import sandbox
 
 CELL_TIMEOUT = 30  # seconds per cell, as in nbgrader_config.py
+STALL_MARGIN = 120  # seconds beyond the notebook cap before a silent worker counts as hung
 
 
 @dataclass
@@ -328,15 +330,17 @@ def _failure_reason(result: dict, limits: dict) -> str:
 def _record(course_root: Path, assignment: str, student: str, staging: Path) -> tuple[bool, str]:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
     cfg = _load_config(course_root)
     cfg.CourseDirectory.root = str(course_root)
     cfg.CourseDirectory.submitted_directory = str(staging / "kjort")
     cfg.CourseDirectory.assignment_id = assignment
     cfg.CourseDirectory.student_id = student
-    cfg.Autograde.sanitize_preprocessors = [CheckCellMetadata]
-    cfg.Autograde.autograde_preprocessors = [SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    # The worker already checked the cell metadata (nbgrader's CheckCellMetadata, a slow
+    # JSON-schema check per cell) on this very notebook; here only the gradebook is written.
+    cfg.Autograde.sanitize_preprocessors = []
+    cfg.Autograde.autograde_preprocessors = [SaveAutoGrades, AssignLatePenalties]
     cfg.Autograde.force = True
     log = io.StringIO()
     try:
@@ -445,6 +449,7 @@ def autograde_submissions(
             done(outcome)
 
         pending = list(to_run)
+        attempts: Counter[str] = Counter()
         while pending:
             context = multiprocessing.get_context("spawn")
             args = (str(course_root), assignment, str(main_db), str(staging), limits)
@@ -453,7 +458,14 @@ def autograde_submissions(
                 futures = {pool.submit(_execute, s): s for s in pending}
                 pending = []
                 while futures:
-                    finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    # No student takes longer than the notebook cap plus nbgrader's own work; if
+                    # nothing finishes for much longer, a worker hangs: stop the workers, and the
+                    # students they had are tried once more.
+                    finished, _ = wait(futures, timeout=limits["time_limit"] + STALL_MARGIN, return_when=FIRST_COMPLETED)
+                    if not finished:
+                        for proc in list(getattr(pool, "_processes", {}).values()):
+                            proc.kill()
+                        finished, _ = wait(futures, timeout=30, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         student = futures.pop(fut)
                         try:
@@ -468,12 +480,9 @@ def autograde_submissions(
                             record(result)
                         except Exception as exc:
                             done(Outcome(student, "failed", f"feil under lagring: {exc.__class__.__name__}"))
-            if pending and all(s in outcomes for s in pending):
-                break
-            # Students retried after a broken pool: give up on any that already broke one twice.
-            retries = notes.setdefault("__retries__", [])
-            retries.extend(pending)
-            for s in [s for s in pending if retries.count(s) > 1]:
+            # Students whose worker died are tried once more, in a fresh pool; a second time they fail.
+            attempts.update(pending)
+            for s in [s for s in pending if attempts[s] > 1]:
                 pending.remove(s)
                 done(Outcome(s, "failed", "feil under retting: rettingsprosessen stoppet"))
 
