@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,12 +132,10 @@ def build_corpus(course_root: Path, assignment: str, *, time_limit: float, cell_
     """Write every case's submission into submitted/ and return the expected outcomes.
 
     ``time_limit`` and ``cell_timeout`` are the caps the batch will run with: the
-    case "treg" sleeps just under the cell timeout in every answer cell, so that
+    case "treg" has cells that each sleep just under the cell timeout, so that
     only the cap on the whole notebook stops it.
     """
-    answers = sum(1 for c in nbformat.read(course_root / "exercises" / assignment / f"{assignment}.ipynb", as_version=4).cells if _meta(c).get("solution") and c.cell_type == "code")
-    slow_cell = max(cell_timeout - 1, time_limit / max(answers - 1, 1))
-    assert slow_cell < cell_timeout and slow_cell * answers > time_limit + 5, "choose a longer cell timeout for the corpus"
+    assert cell_timeout >= 2, "the case \"treg\" needs cells that sleep at least a second"
     release = nbformat.read(course_root / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
     solution = nbformat.read(course_root / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     full = auto_points(solution)
@@ -158,9 +157,10 @@ def build_corpus(course_root: Path, assignment: str, *, time_limit: float, cell_
         Expect("failed", None, "heller ikke da den ble avbrutt"),
     )
     nb = right()
-    for cell in nb.cells:
-        if _meta(cell).get("solution") and cell.cell_type == "code":
-            cell.source = f"import time\ntime.sleep({slow_cell:g})\n" + cell.source
+    # Cells that each stay under the cell timeout, but together run past the cap on the notebook.
+    slow_cell = cell_timeout - 1
+    for _ in range(math.ceil((time_limit + 5) / slow_cell)):
+        _insert_code(nb, f"import time\ntime.sleep({slow_cell:g})")
     case("treg", nb, Expect("failed", None, "tidsavbrudd"))
     case("dreper_kjernen", _insert_code(right(), "import os\nos._exit(1)"), Expect("failed", None, "kjernen stoppet"))
     case("minnebombe", _insert_code(right(), "blokker = [bytearray(10**8) for _ in range(10**4)]"), Expect("ok", full))
