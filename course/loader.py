@@ -153,6 +153,38 @@ def _sorting(r: _Reader) -> models.SortingTask:
     )
 
 
+def _read_number(r: _Reader, field: str) -> float:
+    if field not in r.data:
+        raise r.error(field, "feltet mangler. Legg det til med et tall.")
+    value = r.data[field]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise r.error(field, f"må være et tall, men er {_describe(value)}.")
+    return float(value)
+
+
+def _estimate(r: _Reader) -> models.Estimate:
+    minimum, maximum = _read_number(r, "minimum"), _read_number(r, "maximum")
+    if minimum >= maximum:
+        raise r.error("maximum", f"må være større enn minimum ({minimum:g}), men er {maximum:g}.")
+    answer = _read_number(r, "answer")
+    if not minimum <= answer <= maximum:
+        raise r.error("answer", f"{answer:g} ligger utenfor skalaen fra {minimum:g} til {maximum:g}.")
+    tolerance = _read_number(r, "tolerance")
+    if tolerance <= 0:
+        raise r.error("tolerance", f"må være større enn 0, men er {tolerance:g}.")
+    return models.Estimate(
+        id=r.entry,
+        question=r.text("question"),
+        answer=answer,
+        unit=r.text("unit"),
+        minimum=minimum,
+        maximum=maximum,
+        tolerance=tolerance,
+        explanation=r.text("explanation"),
+        source=r.text("source"),
+    )
+
+
 def _term(r: _Reader) -> models.Term:
     return models.Term(
         id=r.entry,
@@ -163,6 +195,7 @@ def _term(r: _Reader) -> models.Term:
 
 
 KINDS: dict[str, Callable[[_Reader], Any]] = {
+    "estimate": _estimate,
     "multiple_choice": _multiple_choice,
     "sorting": _sorting,
     "term": _term,

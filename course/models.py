@@ -127,3 +127,59 @@ class Term:
 
     def __str__(self) -> str:
         return f"{self.term}: {self.definition} (Kilde: {self.source})"
+
+
+def format_number(value: float) -> str:
+    """A number written the Norwegian way: decimal comma, non-breaking spaces between thousands."""
+    decimals = 0 if float(value).is_integer() else 1
+    return f"{value:,.{decimals}f}".replace(",", "\u00a0").replace(".", ",")
+
+
+def parse_number(text: str) -> float:
+    """Read a number a student typed: '62', '62,3', '62.3' or '139 000'. Norwegian ValueError otherwise."""
+    cleaned = str(text).strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"«{str(text).strip()}» er ikke et tall. Skriv bare sifre, for eksempel 50 eller 12,5.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"«{str(text).strip()}» er ikke et tall. Skriv bare sifre, for eksempel 50 eller 12,5.")
+    return value
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Guess a number first, then see the real figure, how far off the guess was, and why."""
+
+    id: str
+    question: str
+    answer: float
+    unit: str
+    minimum: float
+    maximum: float
+    tolerance: float  # a guess this close to the answer counts as a good estimate
+    explanation: str
+    source: str
+
+    def check(self, guess: float | None) -> Feedback:
+        """Judge a guess (``None``: nothing typed yet); a guess off the scale raises a Norwegian ValueError."""
+        if guess is None:
+            return Feedback(False, "Du har ikke skrevet inn noe anslag ennå. Skriv et tall og sjekk igjen.")
+        if isinstance(guess, bool) or not isinstance(guess, (int, float)) or guess != guess:
+            raise ValueError(f"Anslaget må være et tall, men er {guess!r}.")
+        if not self.minimum <= guess <= self.maximum:
+            raise ValueError(
+                f"Anslaget {format_number(guess)} er utenfor skalaen. "
+                f"Skriv et tall fra {format_number(self.minimum)} til {format_number(self.maximum)}."
+            )
+        difference = guess - self.answer
+        close = abs(difference) <= self.tolerance
+        if close:
+            verdict = "Godt anslått!"
+        else:
+            verdict = "Du anslo for høyt." if difference > 0 else "Du anslo for lavt."
+        return Feedback(
+            close,
+            f"{verdict} Du anslo {format_number(guess)} {self.unit}, og det riktige tallet er "
+            f"{format_number(self.answer)} {self.unit}. {self.explanation} (Kilde: {self.source})",
+        )

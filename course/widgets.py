@@ -95,7 +95,39 @@ class SortingWidget(widgets.VBox):
         self.summary.value = f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
 
 
+class EstimateWidget(widgets.VBox):
+    """Type a guess first, then see the real figure and how close the guess was."""
+
+    def __init__(self, estimate: models.Estimate):
+        self.model = estimate
+        self.prompt = widgets.HTML(f"<p><strong>{html.escape(estimate.question)}</strong></p>")
+        self.guess = widgets.Text(
+            value="",
+            placeholder="Skriv et tall",
+            description="Ditt anslag:",
+            style={"description_width": "initial"},
+        )
+        self.unit = widgets.HTML(html.escape(estimate.unit))
+        self.check = widgets.Button(description="Se det riktige tallet", button_style="primary", tooltip="Se det riktige tallet")
+        self.feedback = widgets.HTML()
+        self.check.on_click(self._show_feedback)
+        super().__init__([self.prompt, widgets.HBox([self.guess, self.unit]), self.check, self.feedback])
+
+    @classmethod
+    def from_content(cls, entry_id: str) -> EstimateWidget:
+        return cls(loader.get(entry_id, models.Estimate))
+
+    def _show_feedback(self, _button=None) -> None:
+        text = self.guess.value.strip()
+        try:
+            feedback = self.model.check(models.parse_number(text) if text else None)
+        except ValueError as exc:  # not a number, or off the scale: say what to do
+            feedback = models.Feedback(False, str(exc))
+        self.feedback.value = _feedback_html(feedback)
+
+
 _VIEWS = {
+    models.Estimate: EstimateWidget,
     models.MultipleChoice: MultipleChoiceWidget,
     models.SortingTask: SortingWidget,
 }

@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import pytest
 
 from course import loader, models
-from course.widgets import MultipleChoiceWidget, SortingWidget, activity
+from course.widgets import EstimateWidget, MultipleChoiceWidget, SortingWidget, activity
 from test_models import QUESTION, TASK
 
 
@@ -69,6 +69,8 @@ def test_activity_builds_the_right_widget_for_each_kind():
             assert isinstance(activity(entry_id), SortingWidget)
         elif isinstance(entry, models.MultipleChoice):
             assert isinstance(activity(entry_id), MultipleChoiceWidget)
+        elif isinstance(entry, models.Estimate):
+            assert isinstance(activity(entry_id), EstimateWidget)
         else:
             with pytest.raises(TypeError, match="ikke en aktivitet"):
                 activity(entry_id)
