@@ -35,6 +35,23 @@ c.Exchange.assignment_dir = str(ASSIGNMENT_DIR)
 c.Execute.timeout = 30
 c.Execute.startup_timeout = 60
 
+# Student code runs in a sandbox when autograding, also with plain `nbgrader
+# autograde` (course/instructor/sandbox.py): no access to solutions/, the
+# gradebook or other students' work, no network, at most 2 GB of memory, and
+# the whole notebook is stopped after 300 seconds. Each cell keeps at most
+# 100 kB of output. `course grade` does the same, in parallel, and also catches
+# what nbgrader alone does not (see course/instructor/autograde.py).
+c.Autograde.autograde_preprocessors = [
+    "course.instructor.sandbox.SandboxedExecute",  # instead of nbgrader's Execute
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SandboxedKernelManager.time_limit = 300
+
 # A student who deletes a graded cell gets it back from the source when grading.
 c.OverwriteCells.add_missing_cells = True
 

@@ -1,1 +1,1 @@
-"""Instructor tooling (the ``course`` command). Student-facing code never imports this package."""
+"""Instructor tooling: grading and reports (never imported by student-facing code)."""
