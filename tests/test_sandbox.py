@@ -9,7 +9,6 @@ gradebook and the files it left. Short caps keep it fast: 4 seconds a cell,
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import sqlite3
 from pathlib import Path

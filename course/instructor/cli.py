@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -60,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--zip", type=Path, metavar="FIL",
                        help="zip-fil med innleveringene fra læringsplattformen (for eksempel Canvas); "
                             "uten denne hentes innleveringene fra nbgraders utvekslingsmappe")
-    grade.add_argument("--arbeidere", type=int, default=1, metavar="N",
-                       help="hvor mange innleveringer som rettes samtidig (standard: 1)")
+    grade.add_argument("--arbeidere", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="hvor mange innleveringer som rettes samtidig (standard: antall prosessorkjerner, "
+                            f"{os.cpu_count() or 1} på denne maskinen)")
     grade.add_argument("--uten-fremdrift", action="store_true", help="ikke vis fremdriftslinjen")
 
     report = sub.add_parser("report", add_help=False, help="poengfordeling, analyse per celle og eksport av karakterer",
