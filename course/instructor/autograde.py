@@ -389,6 +389,7 @@ def autograde_submissions(
     (default: ``Execute.timeout`` from nbgrader_config.py), ``memory_limit`` the
     kernel's address space (bytes).
     """
+    from nbgrader import api as nbgrader_api
     from nbgrader.api import Gradebook
 
     course_root = Path(course_root).resolve()
@@ -403,6 +404,11 @@ def autograde_submissions(
     db_url = cfg.CourseDirectory.get("db_url") or f"sqlite:///{main_db}"
     with Gradebook(db_url) as gb:
         notebooks = [nb.name for nb in gb.find_assignment(assignment).notebooks]
+        # Every student in the batch is known to the gradebook, also one whose
+        # submission cannot be graded: exports and reports then list them.
+        for student in dict.fromkeys(students):
+            if gb.db.query(nbgrader_api.Student).filter_by(id=student).first() is None:
+                gb.add_student(student)
     autograded_root = course_root / cfg.CourseDirectory.get("autograded_directory", "autograded")
 
     outcomes: dict[str, Outcome] = {}
