@@ -38,8 +38,10 @@ $(STAMP): pyproject.toml $(LOCK) config/jupyterlab-overrides.json
 	install -D -m 644 config/jupyterlab-overrides.json $(LAB_SETTINGS)
 	touch $(STAMP)
 
+# Started from inside LAB_ROOT: nbgrader's formgrader reads nbgrader_config.py
+# from the folder the server is started in.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
+	cd "$(LAB_ROOT)" && $(CURDIR)/$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/lessons \
 		--LabApp.news_url=None \
 		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate $(LAB_ARGS)

@@ -149,13 +149,18 @@ def axe_source() -> Path:
 
 
 def new_page(browser, lab: Lab, path: str):
-    """A fresh browser context on JupyterLab with ``path`` open (the workspace reset, so nothing else reopens)."""
+    """A fresh browser context on JupyterLab with ``path`` open, in a new workspace (nothing else reopens).
+
+    A new workspace rather than ``?reset``: JupyterLab re-reads the URL when a
+    link changes its #hash (the assignment list does), and ``reset`` would then
+    close every panel.
+    """
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="nb-NO")
     context.set_default_timeout(UI_TIMEOUT)
     expect.set_options(timeout=UI_TIMEOUT)
     page = context.new_page()
-    page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}")
+    page.goto(f"{lab.url}/lab/workspaces/test-{secrets.token_hex(4)}/tree/{path}?token={lab.token}")
     page.locator("#jp-main-dock-panel").wait_for()
     return page
