@@ -222,3 +222,19 @@ def use_with_keyboard(page: Page, view: Locator, max_steps: int = 200) -> list[s
         pressed += keys + ["Tab"]
         page.keyboard.press("Tab")
     return pressed
+
+
+def screenshot(page: Page, target: Locator, path: Path) -> None:
+    """A picture of one element; the window grows first if the element is taller than it.
+
+    (JupyterLab scrolls inside its own panels, so a tall element would otherwise be cut or garbled.)
+    """
+    viewport = page.viewport_size
+    height = target.bounding_box()["height"]
+    if height > viewport["height"] - 250:
+        page.set_viewport_size({"width": viewport["width"], "height": int(height) + 300})
+    try:
+        target.scroll_into_view_if_needed()
+        target.screenshot(path=path, animations="disabled", caret="hide")
+    finally:
+        page.set_viewport_size(viewport)

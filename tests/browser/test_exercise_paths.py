@@ -122,7 +122,7 @@ def submission(browser, lab: Lab) -> Submission:
         page.locator(".lm-TabBar-tab", has_text="Assignments").first.click()
         fetched.get_by_role("button", name="Submit").click()
         expect(page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first).to_be_visible()
-        page.locator("#nbgrader-assignment-list").screenshot(path=SCREENSHOTS / "oppgaver" / f"{ASSIGNMENT}_innlevert.png")
+        page.locator("#nbgrader-assignment-list .panel-group").screenshot(path=SCREENSHOTS / "oppgaver" / f"{ASSIGNMENT}_innlevert.png")
     finally:
         page.context.close()
         lab.shutdown_kernels()
@@ -166,9 +166,8 @@ def test_instructor_grades_reflection_in_formgrader(browser, lab: Lab, submissio
                 comment.press("Tab")
             expect(score).not_to_have_class(re.compile("needs_manual_grade"))
             (SCREENSHOTS / "oppgaver").mkdir(parents=True, exist_ok=True)
-            score.locator("xpath=ancestor::div[contains(@class, 'cell')][1]").screenshot(
-                path=SCREENSHOTS / "oppgaver" / f"{ASSIGNMENT}_formgrader.png"
-            )
+            comment.scroll_into_view_if_needed()
+            page.screenshot(path=SCREENSHOTS / "oppgaver" / f"{ASSIGNMENT}_formgrader.png")
     finally:
         page.context.close()
 

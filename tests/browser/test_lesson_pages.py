@@ -27,6 +27,7 @@ from browser.notebook import (
     feedback_text,
     output_area,
     run_all_cells,
+    screenshot,
     use_with_keyboard,
     use_with_mouse,
     widget_views,
@@ -148,7 +149,7 @@ def test_using_each_activity_changes_the_feedback(lesson: OpenLesson):
         statuses = view.locator("[role=status], [aria-live]").all_text_contents()
         assert statuses, f"{act.name}: the feedback is not in a status region (role=status)"
         assert all(len(re.sub(r"[✔✘\s]", "", t)) >= 3 for t in statuses), f"{act.name}: a verdict without words: {statuses}"
-        output_area(lesson.page, act).screenshot(path=folder / f"{number:02d}_{act.name}.png")
+        screenshot(lesson.page, output_area(lesson.page, act), folder / f"{number:02d}_{act.name}.png")
 
 
 def test_feedback_is_accessible(lesson: OpenLesson):
