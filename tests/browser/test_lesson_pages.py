@@ -131,7 +131,10 @@ def test_activities_work_from_the_keyboard(lesson: OpenLesson):
     for act, view in _views(lesson):
         before = feedback_text(view)
         keys = use_with_keyboard(lesson.page, view)
-        assert "Enter" in keys, f"{act.name}: Tab never reached a «Sjekk» button (keys: {keys})"
+        assert "Enter" in keys, (
+            f"{act.name}: the focus left the activity before a «Sjekk» button was reached (keys: {keys}). "
+            "Did a JupyterLab shortcut take an arrow key (see config/jupyterlab-overrides.json)?"
+        )
         after = _wait_for_new_feedback(lesson, view, before)
         assert VERDICT.search(after), f"{act.name}: no ✔/✘ in the feedback: {after!r}"
 
