@@ -153,6 +153,38 @@ def _sorting(r: _Reader) -> models.SortingTask:
     )
 
 
+def _read_number(r: _Reader, field: str) -> float:
+    if field not in r.data:
+        raise r.error(field, "feltet mangler. Legg det til med et tall.")
+    value = r.data[field]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise r.error(field, f"må være et tall, men er {_describe(value)}.")
+    return float(value)
+
+
+def _estimate(r: _Reader) -> models.Estimate:
+    minimum, maximum = _read_number(r, "minimum"), _read_number(r, "maximum")
+    if minimum >= maximum:
+        raise r.error("maximum", f"må være større enn minimum ({minimum:g}), men er {maximum:g}.")
+    answer = _read_number(r, "answer")
+    if not minimum <= answer <= maximum:
+        raise r.error("answer", f"{answer:g} ligger utenfor skalaen fra {minimum:g} til {maximum:g}.")
+    tolerance = _read_number(r, "tolerance")
+    if tolerance <= 0:
+        raise r.error("tolerance", f"må være større enn 0, men er {tolerance:g}.")
+    return models.Estimate(
+        id=r.entry,
+        question=r.text("question"),
+        answer=answer,
+        unit=r.text("unit"),
+        minimum=minimum,
+        maximum=maximum,
+        tolerance=tolerance,
+        explanation=r.text("explanation"),
+        source=r.text("source"),
+    )
+
+
 def _term(r: _Reader) -> models.Term:
     return models.Term(
         id=r.entry,
@@ -162,10 +194,216 @@ def _term(r: _Reader) -> models.Term:
     )
 
 
+def _rating(r: _Reader, raw: Mapping[str, Any], field: str, label: str, low: int, high: int) -> int:
+    if field not in raw:
+        raise r.error(label, f"feltet mangler. Legg det til med et helt tall fra {low} til {high}.")
+    value = raw[field]
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise r.error(label, f"må være et helt tall fra {low} til {high}, men er {_describe(value)}.")
+    return value
+
+
+def _stakeholder_grid(r: _Reader) -> models.StakeholderGrid:
+    actors = []
+    for i, raw in enumerate(r.items("actors", minimum=2)):
+        label = f"actors[{i}]"
+        raw = r.mapping(raw, label)
+        actors.append(
+            models.Actor(
+                name=r.text("name", raw, f"{label}.name"),
+                description=r.text("description", raw, f"{label}.description"),
+                power=_rating(r, raw, "power", f"{label}.power", models.GRID_MIN, models.GRID_MAX),
+                interest=_rating(r, raw, "interest", f"{label}.interest", models.GRID_MIN, models.GRID_MAX),
+                target_group=r.flag("target_group", raw, f"{label}.target_group"),
+            )
+        )
+    if len({a.name for a in actors}) != len(actors):
+        raise r.error("actors", "to aktører har samme navn. Gi hver aktør et eget navn.")
+    if sum(a.target_group for a in actors) != 1:
+        raise r.error("actors", "nøyaktig én aktør skal være målgruppen («target_group: true»).")
+    advice = r.mapping(r.data.get("advice"), "advice")
+    unknown = set(advice) - set(models.QUADRANTS)
+    if unknown:
+        raise r.error("advice", f"ukjent kvadrant «{sorted(unknown)[0]}». Bruk: {', '.join(models.QUADRANTS)}.")
+    return models.StakeholderGrid(
+        id=r.entry,
+        title=r.text("title"),
+        case=r.text("case"),
+        actors=tuple(actors),
+        advice={key: r.text(key, advice, f"advice.{key}") for key in models.QUADRANTS},
+        target_low_power=r.text("target_low_power"),
+        target_high_power=r.text("target_high_power"),
+    )
+
+
+def _self_assessment(r: _Reader) -> models.SelfAssessment:
+    scale = r.items("scale")
+    if len(scale) != models.SCALE_MAX - models.SCALE_MIN + 1:
+        raise r.error("scale", f"må ha nøyaktig {models.SCALE_MAX} trinn (ett for hvert tall fra {models.SCALE_MIN} til {models.SCALE_MAX}).")
+    for i, value in enumerate(scale):
+        if not isinstance(value, str) or not value.strip():
+            raise r.error(f"scale[{i}]", f"må være en tekst som ikke er tom, men er {_describe(value)}.")
+    points = []
+    for i, raw in enumerate(r.items("points", minimum=2)):
+        label = f"points[{i}]"
+        raw = r.mapping(raw, label)
+        statements = raw.get("statements")
+        if not isinstance(statements, list) or not statements:
+            raise r.error(f"{label}.statements", "må være en liste med minst én påstand.")
+        points.append(
+            models.AssessmentPoint(
+                name=r.text("name", raw, f"{label}.name"),
+                statements=tuple(
+                    r.text(j, dict(enumerate(statements)), f"{label}.statements[{j}]") for j in range(len(statements))
+                ),
+                advice=r.text("advice", raw, f"{label}.advice"),
+            )
+        )
+    if len({p.name for p in points}) != len(points):
+        raise r.error("points", "to punkter har samme navn. Gi hvert punkt et eget navn.")
+    return models.SelfAssessment(
+        id=r.entry,
+        title=r.text("title"),
+        instructions=r.text("instructions"),
+        scale=tuple(s.strip() for s in scale),
+        points=tuple(points),
+    )
+
+
+def _scale(r: _Reader, field: str) -> tuple[str, ...]:
+    values = r.items(field, minimum=5)
+    if len(values) != 5:
+        raise r.error(field, f"må ha nøyaktig fem beskrivelser (for verdiene 1 til 5), men har {len(values)}.")
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise r.error(f"{field}[{i}]", f"må være en tekst som ikke er tom, men er {_describe(value)}.")
+    return tuple(v.strip() for v in values)
+
+
+def _risk_register(r: _Reader) -> models.RiskRegister:
+    risks, example = [], []
+    for i, raw in enumerate(r.items("risks", minimum=2)):
+        label = f"risks[{i}]"
+        raw = r.mapping(raw, label)
+        risks.append(
+            models.Risk(
+                title=r.text("title", raw, f"{label}.title"),
+                description=r.text("description", raw, f"{label}.description"),
+                mitigation=r.text("mitigation", raw, f"{label}.mitigation"),
+            )
+        )
+        pair = []
+        for field in ("example_likelihood", "example_consequence"):
+            value = raw.get(field)
+            if not isinstance(value, int) or isinstance(value, bool) or value not in models.RISK_SCALE:
+                raise r.error(f"{label}.{field}", f"må være et helt tall fra 1 til 5, men er {_describe(value)}.")
+            pair.append(value)
+        example.append((pair[0], pair[1]))
+    top = r.data.get("top", min(3, len(risks)))
+    if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= len(risks):
+        raise r.error("top", f"må være et helt tall fra 1 til {len(risks)}, men er {_describe(top)}.")
+    return models.RiskRegister(
+        id=r.entry,
+        title=r.text("title"),
+        instructions=r.text("instructions"),
+        project=r.text("project"),
+        likelihood_scale=_scale(r, "likelihood_scale"),
+        consequence_scale=_scale(r, "consequence_scale"),
+        risks=tuple(risks),
+        example=tuple(example),
+        top=top,
+    )
+
+
+def _branching_case(r: _Reader) -> models.BranchingCase:
+    """A case graph: every ``next`` exists, every node is reachable from ``start``, no cycles."""
+    nodes: list[models.CaseNode] = []
+    where: dict[str, str] = {}  # node id -> its label in the file, for messages
+    for i, raw in enumerate(r.items("nodes", minimum=2)):
+        label = f"nodes[{i}]"
+        raw = r.mapping(raw, label)
+        node_id = r.text("id", raw, f"{label}.id")
+        label = f"nodes[{i}] (noden «{node_id}»)"
+        if node_id in where:
+            raise r.error(f"{label}.id", f"noden «{node_id}» finnes allerede som {where[node_id]}. Gi hver node sin egen id.")
+        stage = r.text("stage", raw, f"{label}.stage")
+        if stage not in models.STAGES:
+            raise r.error(f"{label}.stage", f"«{stage}» er ikke en fase i den doble diamanten. Bruk en av: {', '.join(models.STAGES)}.")
+        if ("choices" in raw) == ("summary" in raw):
+            raise r.error(label, "en node skal ha enten «choices» (valg) eller «summary» (en slutt med oppsummering), ikke begge eller ingen.")
+        choices = []
+        if "choices" in raw:
+            values = raw["choices"]
+            if not isinstance(values, list) or not values:
+                raise r.error(f"{label}.choices", f"må være en liste med minst ett valg, men er {_describe(values)}.")
+            for j, choice in enumerate(values):
+                clabel = f"{label}.choices[{j}]"
+                choice = r.mapping(choice, clabel)
+                choices.append(
+                    models.CaseChoice(
+                        text=r.text("text", choice, f"{clabel}.text"),
+                        consequence=r.text("consequence", choice, f"{clabel}.consequence"),
+                        next=r.text("next", choice, f"{clabel}.next"),
+                    )
+                )
+        summary = r.text("summary", raw, f"{label}.summary") if "summary" in raw else ""
+        nodes.append(models.CaseNode(node_id, stage, r.text("situation", raw, f"{label}.situation"), tuple(choices), summary))
+        where[node_id] = label
+    start = r.text("start")
+    if start not in where:
+        raise r.error("start", f"startnoden «{start}» finnes ikke blant nodene. Bruk id-en til en av nodene.")
+    by_id = {n.id: n for n in nodes}
+    for node in nodes:
+        for j, choice in enumerate(node.choices):
+            if choice.next not in by_id:
+                raise r.error(
+                    f"{where[node.id]}.choices[{j}].next",
+                    f"valget peker til noden «{choice.next}», som ikke finnes. Skriv id-en til en node som finnes, eller legg til noden.",
+                )
+    # Depth-first search from the start: a node met again while still on the stack closes a cycle.
+    state: dict[str, str] = {}
+    stack = [(start, 0)]
+    trail = [start]
+    state[start] = "open"
+    while stack:
+        node_id, j = stack.pop()
+        node = by_id[node_id]
+        if j < len(node.choices):
+            stack.append((node_id, j + 1))
+            target = node.choices[j].next
+            if state.get(target) == "open":
+                ring = " → ".join([*trail[trail.index(target):], target])
+                raise r.error(
+                    f"{where[node_id]}.choices[{j}].next",
+                    f"valget fører tilbake til noden «{target}», så casen går i ring ({ring}). "
+                    "En case må alltid føre videre mot en slutt: la valget peke til en ny node.",
+                )
+            if target not in state:
+                state[target] = "open"
+                trail.append(target)
+                stack.append((target, 0))
+        else:
+            state[node_id] = "done"
+            trail.pop()
+    for node in nodes:
+        if node.id not in state:
+            raise r.error(
+                where[node.id],
+                f"noden «{node.id}» kan ikke nås fra startnoden «{start}»: ingen valg peker til den. "
+                "La et valg peke til noden, eller fjern den.",
+            )
+    return models.BranchingCase(id=r.entry, title=r.text("title"), intro=r.text("intro"), start=start, nodes=tuple(nodes))
+
+
 KINDS: dict[str, Callable[[_Reader], Any]] = {
+    "estimate": _estimate,
     "multiple_choice": _multiple_choice,
     "sorting": _sorting,
     "term": _term,
+    "stakeholder_grid": _stakeholder_grid,
+    "self_assessment": _self_assessment,
+    "risk_register": _risk_register,
+    "branching_case": _branching_case,
 }
 
 

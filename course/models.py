@@ -127,3 +127,456 @@ class Term:
 
     def __str__(self) -> str:
         return f"{self.term}: {self.definition} (Kilde: {self.source})"
+
+
+# --- Stakeholder grid (lesson 5) -------------------------------------------------
+
+# The four quadrants of a power/interest grid, in a fixed order. Keys are used
+# in the content files; the names are what students see.
+QUADRANTS: dict[str, str] = {
+    "samarbeid_tett": "Samarbeid tett",
+    "hold_tilfreds": "Hold tilfreds",
+    "hold_informert": "Hold informert",
+    "folg_med": "Følg med",
+}
+GRID_MIN, GRID_MAX, GRID_HIGH = 0, 10, 5  # a rating >= GRID_HIGH counts as high
+
+
+def _check_rating(value: object, low: int, high: int, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{what} må være et helt tall fra {low} til {high}, men er {value!r}. Velg en verdi i det området.")
+    return value
+
+
+def quadrant(power: int, interest: int) -> str:
+    """The quadrant key for a power and an interest rating (0–10; 5 or more is high)."""
+    _check_rating(power, GRID_MIN, GRID_MAX, "Makt")
+    _check_rating(interest, GRID_MIN, GRID_MAX, "Interesse")
+    if power >= GRID_HIGH:
+        return "samarbeid_tett" if interest >= GRID_HIGH else "hold_tilfreds"
+    return "hold_informert" if interest >= GRID_HIGH else "folg_med"
+
+
+def quadrant_name(power: int, interest: int) -> str:
+    """The quadrant's name a student sees, e.g. ``quadrant_name(power=2, interest=8)`` -> "Hold informert"."""
+    return QUADRANTS[quadrant(power, interest)]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An actor of a stakeholder case, with a starting rating for the sliders."""
+
+    name: str
+    description: str
+    power: int
+    interest: int
+    target_group: bool = False
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one actor lands in the grid for a given rating."""
+
+    actor: Actor
+    power: int
+    interest: int
+    quadrant: str
+
+    @property
+    def quadrant_name(self) -> str:
+        return QUADRANTS[self.quadrant]
+
+
+@dataclass(frozen=True)
+class StakeholderGrid:
+    """A case whose actors the student rates on power and interest (0–10)."""
+
+    id: str
+    title: str
+    case: str
+    actors: tuple[Actor, ...]
+    advice: dict[str, str]  # quadrant key -> advice
+    target_low_power: str  # feedback when the target group has low power
+    target_high_power: str  # feedback when it has high power
+
+    def place(self, ratings: Sequence[tuple[int, int]]) -> tuple[Placement, ...]:
+        """Place every actor, given one (power, interest) pair per actor."""
+        if len(ratings) != len(self.actors):
+            raise ValueError(f"Det trengs én vurdering for hver av de {len(self.actors)} aktørene, men fikk {len(ratings)}.")
+        placements = []
+        for actor, (power, interest) in zip(self.actors, ratings):
+            _check_rating(power, GRID_MIN, GRID_MAX, f"Makt for {actor.name}")
+            _check_rating(interest, GRID_MIN, GRID_MAX, f"Interesse for {actor.name}")
+            placements.append(Placement(actor, power, interest, quadrant(power, interest)))
+        return tuple(placements)
+
+    def target_feedback(self, placements: Sequence[Placement]) -> str:
+        """What the placement of the target group means for co-creation."""
+        parts = []
+        for p in placements:
+            if p.actor.target_group:
+                text = self.target_low_power if p.power < GRID_HIGH else self.target_high_power
+                parts.append(f"{p.actor.name} havner i «{p.quadrant_name}». {text}")
+        return " ".join(parts)
+
+
+# --- Self-assessment (lesson 6) --------------------------------------------------
+
+SCALE_MIN, SCALE_MAX = 1, 5
+
+
+@dataclass(frozen=True)
+class AssessmentPoint:
+    """One point of a self-assessment: statements rated 1–5, and advice if it is weak."""
+
+    name: str
+    statements: tuple[str, ...]
+    advice: str
+
+
+@dataclass(frozen=True)
+class AssessmentResult:
+    scores: dict[str, float]  # point name -> mean rating, in the points' order
+    weakest: tuple[str, ...]  # every point with the lowest mean (ties included)
+    feedback: str
+
+
+@dataclass(frozen=True)
+class SelfAssessment:
+    """Rate statements 1–5 per point; the mean per point and advice on the weakest."""
+
+    id: str
+    title: str
+    instructions: str
+    scale: tuple[str, ...]  # one label per step of the scale, 1 to 5
+    points: tuple[AssessmentPoint, ...]
+
+    def assess(self, ratings: Sequence[Sequence[int]]) -> AssessmentResult:
+        """Judge one list of ratings (1–5) per point, one rating per statement."""
+        if len(ratings) != len(self.points):
+            raise ValueError(f"Det trengs svar for hvert av de {len(self.points)} punktene, men fikk {len(ratings)}.")
+        scores: dict[str, float] = {}
+        for point, values in zip(self.points, ratings):
+            if len(values) != len(point.statements):
+                raise ValueError(
+                    f"«{point.name}» har {len(point.statements)} påstander, men fikk {len(values)} svar."
+                )
+            for value in values:
+                _check_rating(value, SCALE_MIN, SCALE_MAX, f"Svaret på en påstand om «{point.name}»")
+            scores[point.name] = round(sum(values) / len(values), 2)
+        low = min(scores.values())
+        weakest = tuple(name for name, score in scores.items() if score == low)
+        return AssessmentResult(scores, weakest, self._feedback(scores, weakest))
+
+    def summary(self, ratings: Sequence[Sequence[int]]) -> str:
+        """The mean per point and the feedback, as lines of text (for a lesson's printed example)."""
+        result = self.assess(ratings)
+        lines = [f"{name}: {format_mean(score)}" for name, score in result.scores.items()]
+        return "\n".join(["Snitt per punkt (1–5):", *lines, "", result.feedback])
+
+    def _feedback(self, scores: dict[str, float], weakest: tuple[str, ...]) -> str:
+        low = scores[weakest[0]]
+        if len(weakest) == len(self.points):
+            return (
+                f"Du har gitt deg selv samme snitt ({format_mean(low)}) på alle punktene, så ingen av dem skiller seg ut som "
+                "svakest. Se på påstandene du ga lavest skår, og velg ett punkt å arbeide med først."
+            )
+        advice = {p.name: p.advice for p in self.points}
+        if len(weakest) == 1:
+            head = f"Ditt svakeste punkt er «{weakest[0]}» (snitt {format_mean(low)})."
+        else:
+            names = ", ".join(f"«{n}»" for n in weakest[:-1]) + f" og «{weakest[-1]}»"
+            words = {2: "to", 3: "tre", 4: "fire"}
+            head = f"Du har {words.get(len(weakest), len(weakest))} like svake punkter: {names} (snitt {format_mean(low)})."
+        return " ".join([head, *(f"{n}: {advice[n]}" for n in weakest)])
+
+
+def format_mean(value: float) -> str:
+    """A number the Norwegian way: decimal comma, no trailing zeros."""
+    return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+# --- Risk register (lesson 7) ------------------------------------------------
+
+RISK_SCALE = range(1, 6)  # likelihood and consequence are both rated 1-5
+RISK_LEVELS = ((10, "høy"), (5, "middels"), (1, "lav"))  # lowest score of each level
+
+
+def risk_level(score: int) -> str:
+    """The level of a risk score (likelihood x consequence): lav 1-4, middels 5-9, høy 10-25."""
+    return next(name for lowest, name in RISK_LEVELS if score >= lowest)
+
+
+@dataclass(frozen=True)
+class Risk:
+    """One risk of a project, with advice on how to reduce it."""
+
+    title: str
+    description: str
+    mitigation: str
+
+
+@dataclass(frozen=True)
+class RatedRisk:
+    """A risk with the student's rating and its rank (1 = highest score)."""
+
+    number: int  # the risk's number in the content file, from 1
+    risk: Risk
+    likelihood: int
+    consequence: int
+    rank: int = 0
+
+    @property
+    def score(self) -> int:
+        return self.likelihood * self.consequence
+
+    @property
+    def level(self) -> str:
+        return risk_level(self.score)
+
+
+@dataclass(frozen=True)
+class RiskRegister:
+    """Rate each risk's likelihood and consequence (1-5); the score is their product."""
+
+    id: str
+    title: str
+    instructions: str
+    project: str
+    likelihood_scale: tuple[str, ...]  # five descriptions, for the values 1-5
+    consequence_scale: tuple[str, ...]
+    risks: tuple[Risk, ...]
+    example: tuple[tuple[int, int], ...]  # a fictional working group's ratings
+    top: int = 3
+
+    def rate(self, ratings: Sequence[tuple[int, int]]) -> list[RatedRisk]:
+        """The risks ranked by score, highest first; ties by consequence, then by number."""
+        if len(ratings) != len(self.risks):
+            raise ValueError(f"Det trengs én vurdering for hver av de {len(self.risks)} risikoene, men fikk {len(ratings)}.")
+        rated = []
+        for number, (risk, (likelihood, consequence)) in enumerate(zip(self.risks, ratings), start=1):
+            for name, value in (("Sannsynligheten", likelihood), ("Konsekvensen", consequence)):
+                if not isinstance(value, int) or isinstance(value, bool) or value not in RISK_SCALE:
+                    raise ValueError(
+                        f"Risiko {number} («{risk.title}»): {name} må være et helt tall fra 1 til 5, "
+                        f"men er {value!r}. Velg en verdi fra 1 (lavest) til 5 (høyest)."
+                    )
+            rated.append(RatedRisk(number, risk, likelihood, consequence))
+        rated.sort(key=lambda r: (-r.score, -r.consequence, r.number))
+        return [RatedRisk(r.number, r.risk, r.likelihood, r.consequence, rank) for rank, r in enumerate(rated, start=1)]
+
+    def table(self, ratings: Sequence[tuple[int, int]]) -> str:
+        """The ranked register as plain text: the chart's text alternative."""
+        lines = ["Plass | Risiko | Sannsynlighet | Konsekvens | Risikoscore | Nivå"]
+        for r in self.rate(ratings):
+            lines.append(f"{r.rank} | {r.number}. {r.risk.title} | {r.likelihood} | {r.consequence} | {r.score} | {r.level}")
+        return "\n".join(lines)
+
+    def feedback(self, ratings: Sequence[tuple[int, int]]) -> str:
+        """Advice on the highest risks, from the content file."""
+        rated = self.rate(ratings)
+        top = rated[: self.top]
+        high = [r for r in rated if r.level == "høy"]
+        parts = [
+            f"De {len(top)} høyeste risikoene etter din vurdering er "
+            + ", ".join(f"{r.number}. {r.risk.title} ({r.score}, {r.level})" for r in top)
+            + "."
+        ]
+        if not high:
+            parts.append(
+                "Ingen risiko har høyt nivå (10 eller mer). Det kan stemme, men spør deg selv om du har vært "
+                "for optimistisk: Samskaping er ressurskrevende, og godt samarbeid er aldri en tilfeldighet."
+            )
+        else:
+            parts.append(f"{len(high)} av {len(rated)} risikoer har høyt nivå og bør følges opp først.")
+        for r in top:
+            parts.append(f"Tiltak for «{r.risk.title}»: {r.risk.mitigation}")
+        return "\n".join(parts)
+
+
+# --- Branching case (lesson 8) -----------------------------------------------
+
+STAGES = ("Oppdage", "Definere", "Utvikle", "Levere")  # Design Council's Double Diamond (2005)
+
+
+@dataclass(frozen=True)
+class CaseChoice:
+    text: str
+    consequence: str
+    next: str
+
+
+@dataclass(frozen=True)
+class CaseNode:
+    """A situation at one Double Diamond stage: either choices, or an ending with a summary."""
+
+    id: str
+    stage: str
+    situation: str
+    choices: tuple[CaseChoice, ...] = ()
+    summary: str = ""
+
+    @property
+    def is_ending(self) -> bool:
+        return not self.choices
+
+
+@dataclass(frozen=True)
+class BranchingCase:
+    """A case whose nodes form a graph without cycles, validated by the loader."""
+
+    id: str
+    title: str
+    intro: str
+    start: str
+    nodes: tuple[CaseNode, ...]
+
+    def node(self, node_id: str) -> CaseNode:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(f"Casen «{self.id}» har ingen node med id-en «{node_id}».")
+
+    def paths(self) -> int:
+        """How many different ways lead from the start to an ending (the graph has no cycles)."""
+
+        def count(node_id: str) -> int:
+            node = self.node(node_id)
+            return 1 if node.is_ending else sum(count(c.next) for c in node.choices)
+
+        return count(self.start)
+
+    def overview(self) -> str:
+        """A map of the case per Double Diamond stage, as text."""
+        endings = [n for n in self.nodes if n.is_ending]
+        ends = f"{len(endings)} mulig slutt" if len(endings) == 1 else f"{len(endings)} mulige slutter"
+        lines = [f"Casen har {len(self.nodes) - len(endings)} valgsituasjoner, {ends} og {self.paths()} ulike veier fra start til slutt."]
+        for number, stage in enumerate(STAGES, start=1):
+            nodes = [n for n in self.nodes if n.stage == stage]
+            decisions = sum(not n.is_ending for n in nodes)
+            ends = sum(n.is_ending for n in nodes)
+            parts = []
+            if decisions:
+                parts.append(f"{decisions} valgsituasjon{'er' if decisions > 1 else ''} med til sammen {sum(len(n.choices) for n in nodes)} valg")
+            if ends:
+                parts.append(f"{ends} slutt{'er' if ends > 1 else ''}")
+            lines.append(f"{number}. {stage}: {' og '.join(parts) if parts else 'ingen situasjoner'}")
+        return "\n".join(lines)
+
+
+class CaseWalk:
+    """One student's way through a branching case: where they are, and the choices made so far."""
+
+    def __init__(self, case: BranchingCase):
+        self.case = case
+        self.restart()
+
+    def restart(self) -> None:
+        self.current = self.case.node(self.case.start)
+        self.path: list[tuple[CaseNode, CaseChoice]] = []
+
+    def choose(self, index: int | None) -> CaseChoice:
+        """Take choice ``index`` of the current node; returns it (its consequence) and moves on."""
+        if self.current.is_ending:
+            raise ValueError("Casen er ferdig. Trykk «Start på nytt» for å prøve andre valg.")
+        if index is None:
+            raise ValueError("Du har ikke valgt noe ennå. Velg ett av alternativene først.")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.current.choices):
+            raise ValueError(f"Valg {index!r} finnes ikke: velg et tall fra 0 til {len(self.current.choices) - 1}.")
+        choice = self.current.choices[index]
+        self.path.append((self.current, choice))
+        self.current = self.case.node(choice.next)
+        return choice
+
+    def markdown(self, notes: str = "") -> str:
+        """The path so far and the student's notes, as a Markdown summary."""
+        lines = [f"# Sammendrag: {self.case.title}", "", "*Casen er oppdiktet.*", "", "## Veien din", ""]
+        if not self.path:
+            lines.append("Du har ikke tatt noen valg ennå.")
+        for step, (node, choice) in enumerate(self.path, start=1):
+            lines += [
+                f"{step}. **{node.stage}:** {node.situation}",
+                f"   - Valget ditt: {choice.text}",
+                f"   - Konsekvens: {choice.consequence}",
+            ]
+        if self.current.is_ending:
+            lines += ["", "## Slutten", "", self.current.situation, "", self.current.summary]
+        else:
+            lines += ["", f"Du er ikke ferdig ennå. Neste fase: {self.current.stage}."]
+        lines += ["", "## Notatene dine", "", notes.strip() or "(ingen notater)", ""]
+        return "\n".join(lines)
+
+
+def write_new_file(folder, stem: str, text: str, suffix: str = ".md"):
+    """Write ``text`` to ``stem.md`` in ``folder``, or ``stem_2.md``, ``stem_3.md`` ... if taken.
+
+    Never overwrites: the file is opened with mode "x". Returns the path written.
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    for number in range(1, 1000):
+        path = folder / (f"{stem}{suffix}" if number == 1 else f"{stem}_{number}{suffix}")
+        try:
+            with path.open("x", encoding="utf-8") as f:
+                f.write(text)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"Det finnes allerede 999 filer som heter «{stem}…{suffix}» i mappen. Rydd i mappen og prøv igjen.")
+
+
+def format_number(value: float) -> str:
+    """A number written the Norwegian way: decimal comma, non-breaking spaces between thousands."""
+    decimals = 0 if float(value).is_integer() else 1
+    return f"{value:,.{decimals}f}".replace(",", "\u00a0").replace(".", ",")
+
+
+def parse_number(text: str) -> float:
+    """Read a number a student typed: '62', '62,3', '62.3' or '139 000'. Norwegian ValueError otherwise."""
+    cleaned = str(text).strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"«{str(text).strip()}» er ikke et tall. Skriv bare sifre, for eksempel 50 eller 12,5.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"«{str(text).strip()}» er ikke et tall. Skriv bare sifre, for eksempel 50 eller 12,5.")
+    return value
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Guess a number first, then see the real figure, how far off the guess was, and why."""
+
+    id: str
+    question: str
+    answer: float
+    unit: str
+    minimum: float
+    maximum: float
+    tolerance: float  # a guess this close to the answer counts as a good estimate
+    explanation: str
+    source: str
+
+    def check(self, guess: float | None) -> Feedback:
+        """Judge a guess (``None``: nothing typed yet); a guess off the scale raises a Norwegian ValueError."""
+        if guess is None:
+            return Feedback(False, "Du har ikke skrevet inn noe anslag ennå. Skriv et tall og sjekk igjen.")
+        if isinstance(guess, bool) or not isinstance(guess, (int, float)) or guess != guess:
+            raise ValueError(f"Anslaget må være et tall, men er {guess!r}.")
+        if not self.minimum <= guess <= self.maximum:
+            raise ValueError(
+                f"Anslaget {format_number(guess)} er utenfor skalaen. "
+                f"Skriv et tall fra {format_number(self.minimum)} til {format_number(self.maximum)}."
+            )
+        difference = guess - self.answer
+        close = abs(difference) <= self.tolerance
+        if close:
+            verdict = "Godt anslått!"
+        else:
+            verdict = "Du anslo for høyt." if difference > 0 else "Du anslo for lavt."
+        return Feedback(
+            close,
+            f"{verdict} Du anslo {format_number(guess)} {self.unit}, og det riktige tallet er "
+            f"{format_number(self.answer)} {self.unit}. {self.explanation} (Kilde: {self.source})",
+        )

@@ -95,9 +95,342 @@ class SortingWidget(widgets.VBox):
         self.summary.value = f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
 
 
+def _show_figure(output: widgets.Output, fig) -> None:
+    """Replace what an Output shows with a figure, as a PNG image."""
+    from IPython.display import Image
+
+    from course.charts_grid import png
+
+    output.outputs = ()
+    output.append_display_data(Image(data=png(fig), format="png"))
+
+
+_GRID_COLUMNS = ("Aktør", "Makt", "Interesse", "Kvadrant", "Råd")
+
+
+class StakeholderGridWidget(widgets.VBox):
+    """Rate the actors of a case on power and interest; a grid, a table and advice follow the sliders."""
+
+    def __init__(self, grid: models.StakeholderGrid):
+        from course import charts_grid
+
+        self.model = grid
+        self._charts = charts_grid
+        header = widgets.HTML(f"<h4>{html.escape(grid.title)}</h4><p>{html.escape(grid.case)}</p>")
+        self.sliders: list[tuple[widgets.IntSlider, widgets.IntSlider]] = []
+        rows = []
+        style = {"description_width": "initial"}
+        for actor in grid.actors:
+            who = actor.name + (" (målgruppen)" if actor.target_group else "")
+            text = widgets.HTML(f"<p><strong>{html.escape(who)}.</strong> {html.escape(actor.description)}</p>")
+            power, interest = (
+                widgets.IntSlider(
+                    value=value, min=models.GRID_MIN, max=models.GRID_MAX, description=f"{label}: {actor.name}",
+                    tooltip=f"{label} for {actor.name}, fra {models.GRID_MIN} til {models.GRID_MAX}",
+                    continuous_update=False, style=style, layout=widgets.Layout(width="90%"),
+                )
+                for label, value in (("Makt", actor.power), ("Interesse", actor.interest))
+            )
+            power.observe(self._update, names="value")
+            interest.observe(self._update, names="value")
+            self.sliders.append((power, interest))
+            rows.append(widgets.VBox([text, power, interest]))
+        self.chart = widgets.Output()
+        self.text_alternative = widgets.HTML()
+        self.feedback = widgets.HTML()
+        self.placements: tuple[models.Placement, ...] = ()
+        super().__init__([header, *rows, self.chart, self.text_alternative, self.feedback])
+        self._update()
+
+    @classmethod
+    def from_content(cls, entry_id: str) -> StakeholderGridWidget:
+        return cls(loader.get(entry_id, models.StakeholderGrid))
+
+    def _update(self, _change=None) -> None:
+        self.placements = self.model.place([(p.value, i.value) for p, i in self.sliders])
+        _show_figure(self.chart, self._charts.stakeholder_figure(self.placements, "Makt og interesse (oppdiktet sak)"))
+        rows = "".join(
+            f"<tr><td>{html.escape(p.actor.name)}</td><td>{p.power}</td><td>{p.interest}</td>"
+            f"<td>{html.escape(p.quadrant_name)}</td><td>{html.escape(self.model.advice[p.quadrant])}</td></tr>"
+            for p in self.placements
+        )
+        self.text_alternative.value = (
+            '<table aria-label="Aktørene i rutenettet"><caption>Hvem havner hvor '
+            f"(høy betyr {models.GRID_HIGH} eller mer)</caption>"
+            f"<tr>{''.join(f'<th>{h}</th>' for h in _GRID_COLUMNS)}</tr>"
+            f"{rows}</table>"
+        )
+        self.feedback.value = (
+            f'<div role="status"><p><strong>Om målgruppen:</strong> '
+            f"{html.escape(self.model.target_feedback(self.placements))}</p></div>"
+        )
+
+
+class SelfAssessmentWidget(widgets.VBox):
+    """Rate statements 1–5; a radar chart, the scores and advice on the weakest point follow."""
+
+    def __init__(self, assessment: models.SelfAssessment):
+        from course import charts_grid
+
+        self.model = assessment
+        self._charts = charts_grid
+        scale = "; ".join(f"{i} = {label}" for i, label in enumerate(assessment.scale, start=models.SCALE_MIN))
+        header = widgets.HTML(
+            f"<h4>{html.escape(assessment.title)}</h4><p>{html.escape(assessment.instructions)}</p>"
+            f"<p>Skala: {html.escape(scale)}.</p>"
+        )
+        options = [(f"{i} {label}", i) for i, label in enumerate(assessment.scale, start=models.SCALE_MIN)]
+        middle = (models.SCALE_MIN + models.SCALE_MAX) // 2
+        self.ratings: list[list[widgets.SelectionSlider]] = []
+        rows = []
+        for point in assessment.points:
+            sliders = []
+            rows.append(widgets.HTML(f"<p><strong>{html.escape(point.name)}</strong></p>"))
+            for number, statement in enumerate(point.statements, start=1):
+                slider = widgets.SelectionSlider(
+                    options=options, value=middle, description=f"{point.name} {number}",
+                    tooltip=statement, continuous_update=False,
+                    style={"description_width": "12em"}, layout=widgets.Layout(width="90%"),
+                )
+                slider.observe(self._update, names="value")
+                sliders.append(slider)
+                rows.extend([widgets.HTML(f"<p>{number}. {html.escape(statement)}</p>"), slider])
+            self.ratings.append(sliders)
+        self.chart = widgets.Output()
+        self.text_alternative = widgets.HTML()
+        self.feedback = widgets.HTML()
+        self.result: models.AssessmentResult | None = None
+        super().__init__([header, *rows, self.chart, self.text_alternative, self.feedback])
+        self._update()
+
+    @classmethod
+    def from_content(cls, entry_id: str) -> SelfAssessmentWidget:
+        return cls(loader.get(entry_id, models.SelfAssessment))
+
+    def _update(self, _change=None) -> None:
+        self.result = self.model.assess([[s.value for s in sliders] for sliders in self.ratings])
+        _show_figure(self.chart, self._charts.radar_figure(self.result.scores, "Din egenvurdering"))
+        items = "".join(
+            f"<li>{html.escape(name)}: {models.format_mean(score)}</li>" for name, score in self.result.scores.items()
+        )
+        self.text_alternative.value = f"<p>Snittet ditt per punkt (1–5):</p><ul>{items}</ul>"
+        self.feedback.value = f'<div role="status"><p>{html.escape(self.result.feedback)}</p></div>'
+
+
+_RISK_COLUMNS = ("Plass", "Risiko", "Sannsynlighet", "Konsekvens", "Risikoscore", "Nivå")
+
+
+class RiskRegisterWidget(widgets.VBox):
+    """Rate each risk on two sliders; a ranked table, a risk matrix and advice update as they move."""
+
+    def __init__(self, register: models.RiskRegister):
+        self.model = register
+        header = widgets.HTML(
+            f"<h4>{html.escape(register.title)}</h4><p><em>{html.escape(register.project)}</em></p>"
+            f"<p>{html.escape(register.instructions)}</p>"
+        )
+        self.likelihood: list[widgets.IntSlider] = []
+        self.consequence: list[widgets.IntSlider] = []
+        self.readouts: list[widgets.HTML] = []
+        rows = []
+        for number, risk in enumerate(register.risks, start=1):
+            text = widgets.HTML(f"<p><strong>Risiko {number}: {html.escape(risk.title)}.</strong> {html.escape(risk.description)}</p>")
+            sliders = []
+            for name, store in (("Sannsynlighet", self.likelihood), ("Konsekvens", self.consequence)):
+                slider = widgets.IntSlider(
+                    value=3, min=1, max=5, description=f"{name}, risiko {number}:", continuous_update=False,
+                    style={"description_width": "initial"}, tooltip=f"{name} for risiko {number}, fra 1 til 5",
+                )
+                slider.observe(self._update, names="value")
+                store.append(slider)
+                sliders.append(slider)
+            readout = widgets.HTML()
+            self.readouts.append(readout)
+            rows.append(widgets.VBox([text, widgets.HBox(sliders), readout]))
+        self.table = widgets.HTML()
+        self.chart = widgets.Output()
+        self.advice = widgets.HTML()
+        super().__init__([header, *rows, widgets.HTML("<h4>Risikoene rangert</h4>"), self.table, self.chart, self.advice])
+        self._update()
+
+    @classmethod
+    def from_content(cls, entry_id: str) -> RiskRegisterWidget:
+        return cls(loader.get(entry_id, models.RiskRegister))
+
+    @property
+    def ratings(self) -> list[tuple[int, int]]:
+        return [(l.value, c.value) for l, c in zip(self.likelihood, self.consequence)]
+
+    def _update(self, _change=None) -> None:
+        from course import charts_risk
+
+        m = self.model
+        for readout, (likelihood, consequence) in zip(self.readouts, self.ratings):
+            score = likelihood * consequence
+            readout.value = (
+                f"<p>Sannsynlighet {likelihood}: {html.escape(m.likelihood_scale[likelihood - 1])}. "
+                f"Konsekvens {consequence}: {html.escape(m.consequence_scale[consequence - 1])}. "
+                f"<strong>Risikoscore {likelihood} × {consequence} = {score} ({models.risk_level(score)})</strong></p>"
+            )
+        rows = "".join(
+            f"<tr><td>{r.rank}</td><td>{r.number}. {html.escape(r.risk.title)}</td><td>{r.likelihood}</td>"
+            f"<td>{r.consequence}</td><td>{r.score}</td><td>{r.level}</td></tr>"
+            for r in m.rate(self.ratings)
+        )
+        self.table.value = (
+            "<table><caption>Risikoene rangert etter risikoscore (sannsynlighet × konsekvens). "
+            "Tabellen viser det samme som risikomatrisen under.</caption>"
+            f"<tr>{''.join(f'<th>{h}</th>' for h in _RISK_COLUMNS)}</tr>{rows}</table>"
+        )
+        fig = charts_risk.risk_matrix_figure(m, self.ratings)
+        self.figure = fig
+        png = charts_risk.figure_png(fig)
+        import base64
+
+        self.chart.outputs = (
+            {
+                "output_type": "display_data",
+                "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "Risikomatrise (se tabellen over)"},
+                "metadata": {},
+            },
+        )
+        advice = html.escape(m.feedback(self.ratings)).replace("\n", "<br>")
+        self.advice.value = f'<div role="status" style="border-left: 4px solid {RIGHT_COLOUR}; padding-left: 0.5em;">{advice}</div>'
+
+
+class BranchingCaseWidget(widgets.VBox):
+    """Walk a branching case stage by stage; see consequences, start over, take notes and save a summary."""
+
+    def __init__(self, case: models.BranchingCase, folder=None):
+        self.model = case
+        self.walk = models.CaseWalk(case)
+        self.folder = folder  # None: the current folder when saving
+        header = widgets.HTML(f"<h4>{html.escape(case.title)}</h4><p>{html.escape(case.intro)}</p>")
+        self.stage = widgets.HTML()
+        self.consequence = widgets.HTML()
+        self.situation = widgets.HTML()
+        self.choice = widgets.RadioButtons(options=[], value=None, description="Ditt valg:", layout=widgets.Layout(width="100%"))
+        self.choose = widgets.Button(description="Velg", button_style="primary", tooltip="Velg dette alternativet")
+        self.message = widgets.HTML()
+        self.path = widgets.HTML()
+        self.restart = widgets.Button(description="Start på nytt", tooltip="Start casen på nytt fra første fase")
+        self.notes = widgets.Textarea(
+            description="Notater:", placeholder="Skriv notatene dine her: hvorfor valgte du som du gjorde?",
+            layout=widgets.Layout(width="100%", height="6em"),
+        )
+        self.save = widgets.Button(description="Lagre sammendrag", tooltip="Lagre veien din og notatene som en Markdown-fil")
+        self.saved = widgets.HTML()
+        self.choose.on_click(self._choose)
+        self.restart.on_click(self._restart)
+        self.save.on_click(self._save)
+        super().__init__([
+            header, self.stage, self.consequence, self.situation, self.choice, self.choose, self.message,
+            self.path, self.restart, self.notes, self.save, self.saved,
+        ])
+        self._show()
+
+    @classmethod
+    def from_content(cls, entry_id: str) -> BranchingCaseWidget:
+        return cls(loader.get(entry_id, models.BranchingCase))
+
+    def _show(self) -> None:
+        node = self.walk.current
+        number = models.STAGES.index(node.stage) + 1
+        phases = " → ".join(f"<strong>{s}</strong>" if s == node.stage else s for s in models.STAGES)
+        self.stage.value = f"<p>Fase {number} av {len(models.STAGES)}: {phases}</p>"
+        if node.is_ending:
+            self.situation.value = (
+                f"<p>{html.escape(node.situation)}</p><p><strong>Oppsummering:</strong> {html.escape(node.summary)}</p>"
+                "<p>Casen er ferdig. Skriv gjerne notater og lagre sammendraget, eller start på nytt og prøv andre valg.</p>"
+            )
+            self.choice.options = []
+        else:
+            self.situation.value = f"<p>{html.escape(node.situation)}</p>"
+            self.choice.options = [(c.text, i) for i, c in enumerate(node.choices)]
+        self.choice.value = None
+        hidden = "none" if node.is_ending else None
+        self.choice.layout.display = hidden
+        self.choose.layout.display = hidden
+        steps = "".join(f"<li>{node.stage}: {html.escape(c.text)}</li>" for node, c in self.walk.path)
+        heading = "Valgene dine så langt:"
+        self.path.value = f"<p><strong>{heading}</strong></p><ol>{steps}</ol>" if steps else ""
+
+    def _choose(self, _button=None) -> None:
+        try:
+            choice = self.walk.choose(self.choice.value)
+        except ValueError as exc:
+            self.message.value = _feedback_html(models.Feedback(False, str(exc)))
+            return
+        self.message.value = ""
+        self.consequence.value = (
+            f'<div role="status" style="border-left: 4px solid {RIGHT_COLOUR}; padding-left: 0.5em;">'
+            f"<strong>Konsekvens av valget ditt:</strong> {html.escape(choice.consequence)}</div>"
+        )
+        self._show()
+
+    def _restart(self, _button=None) -> None:
+        self.walk.restart()
+        self.consequence.value = ""
+        self.message.value = ""
+        self.saved.value = ""
+        self._show()
+
+    def _save(self, _button=None) -> None:
+        from pathlib import Path
+
+        folder = Path.cwd() if self.folder is None else Path(self.folder)
+        try:
+            path = models.write_new_file(folder, f"sammendrag_{self.model.id}", self.walk.markdown(self.notes.value))
+        except OSError as exc:
+            self.saved.value = _feedback_html(models.Feedback(
+                False,
+                f"Kunne ikke lagre sammendraget i mappen «{folder}» ({exc.strerror or exc}). "
+                "Sjekk at du har lov til å skrive i mappen, eller kopier notatene dine et annet sted.",
+            ))
+            return
+        self.saved.value = _feedback_html(models.Feedback(True, f"Lagret sammendraget i filen «{path.name}» i mappen «{folder}»."))
+        self.saved_path = path
+
+
+class EstimateWidget(widgets.VBox):
+    """Type a guess first, then see the real figure and how close the guess was."""
+
+    def __init__(self, estimate: models.Estimate):
+        self.model = estimate
+        self.prompt = widgets.HTML(f"<p><strong>{html.escape(estimate.question)}</strong></p>")
+        self.guess = widgets.Text(
+            value="",
+            placeholder="Skriv et tall",
+            description="Ditt anslag:",
+            style={"description_width": "initial"},
+        )
+        self.unit = widgets.HTML(html.escape(estimate.unit))
+        self.check = widgets.Button(description="Se det riktige tallet", button_style="primary", tooltip="Se det riktige tallet")
+        self.feedback = widgets.HTML()
+        self.check.on_click(self._show_feedback)
+        super().__init__([self.prompt, widgets.HBox([self.guess, self.unit]), self.check, self.feedback])
+
+    @classmethod
+    def from_content(cls, entry_id: str) -> EstimateWidget:
+        return cls(loader.get(entry_id, models.Estimate))
+
+    def _show_feedback(self, _button=None) -> None:
+        text = self.guess.value.strip()
+        try:
+            feedback = self.model.check(models.parse_number(text) if text else None)
+        except ValueError as exc:  # not a number, or off the scale: say what to do
+            feedback = models.Feedback(False, str(exc))
+        self.feedback.value = _feedback_html(feedback)
+
+
 _VIEWS = {
+    models.Estimate: EstimateWidget,
     models.MultipleChoice: MultipleChoiceWidget,
     models.SortingTask: SortingWidget,
+    models.StakeholderGrid: StakeholderGridWidget,
+    models.SelfAssessment: SelfAssessmentWidget,
+    models.RiskRegister: RiskRegisterWidget,
+    models.BranchingCase: BranchingCaseWidget,
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import difflib
 import re
-import shutil
 from pathlib import Path
 
 import nbformat

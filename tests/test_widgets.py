@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import pytest
 
 from course import loader, models
-from course.widgets import MultipleChoiceWidget, SortingWidget, activity
+from course.widgets import _VIEWS, EstimateWidget, MultipleChoiceWidget, SortingWidget, activity
 from test_models import QUESTION, TASK
 
 
@@ -64,11 +64,11 @@ def test_every_control_has_a_label():
 
 
 def test_activity_builds_the_right_widget_for_each_kind():
+    assert _VIEWS[models.SortingTask] is SortingWidget and _VIEWS[models.MultipleChoice] is MultipleChoiceWidget
+    assert _VIEWS[models.Estimate] is EstimateWidget
     for entry_id, entry in loader.load_all().items():
-        if isinstance(entry, models.SortingTask):
-            assert isinstance(activity(entry_id), SortingWidget)
-        elif isinstance(entry, models.MultipleChoice):
-            assert isinstance(activity(entry_id), MultipleChoiceWidget)
+        if type(entry) in _VIEWS:
+            assert isinstance(activity(entry_id), _VIEWS[type(entry)]), entry_id
         else:
             with pytest.raises(TypeError, match="ikke en aktivitet"):
                 activity(entry_id)
