@@ -21,8 +21,10 @@ ERROR_TEXT = re.compile(r"Traceback|Error|Exception")
 
 # Top-level widget views in an output (not the text repr "VBox(children=...)").
 WIDGET_VIEW = ".jp-OutputArea-output > .jupyter-widgets"
-# The parts of an activity that show text to read, as opposed to controls: HTML and Output widgets.
-FEEDBACK_TEXT = ".widget-html-content, .widget-output"
+# Where an activity tells the student how they did: a status region (read aloud by screen readers) ...
+FEEDBACK = "[role=status], [aria-live]"
+# ... and everything it shows in response, besides the controls: HTML (tables, text alternatives) and Output widgets.
+RESPONSE = ".widget-html-content, .widget-output"
 # Everything a keyboard user can reach in a widget.
 FOCUSABLE = "input, select, textarea, button, [tabindex]:not([tabindex='-1'])"
 
@@ -107,12 +109,23 @@ def output_area(page: Page, activity: Activity) -> Locator:
 
 
 def feedback_text(view: Locator) -> str:
-    return "\n".join(view.locator(FEEDBACK_TEXT).all_text_contents())
+    """What the activity tells the student: its status regions (every widget puts its feedback in one)."""
+    return "\n".join(view.locator(FEEDBACK).all_text_contents())
+
+
+def response_text(view: Locator) -> str:
+    """All text the activity shows besides its controls (feedback, tables, text alternatives of charts)."""
+    return "\n".join(view.locator(RESPONSE).all_text_contents())
+
+
+def checks_right_or_wrong(view: Locator) -> bool:
+    """Does the activity have a «Sjekk ...» button, i.e. does it judge answers (✔/✘) rather than only respond?"""
+    return view.locator("button.widget-button").filter(has_text=CHECK_BUTTON).count() > 0
 
 
 # --- using an activity with the mouse ---------------------------------------
 # One hook per kind of control: (CSS selector inside a widget view, what a student does).
-# Each hook picks the LAST choice, so that it differs from what the keyboard test chose.
+# Each hook picks the LAST choice (or the far end), so that it differs from what the keyboard test chose.
 
 
 def _dropdown(control: Locator) -> None:
@@ -121,15 +134,21 @@ def _dropdown(control: Locator) -> None:
 
 
 def _radio_group(control: Locator) -> None:
-    control.locator("input[type=radio]").last.check()
+    radios = control.locator("input[type=radio]")
+    if radios.count():  # a finished branching case hides its choices
+        radios.last.check()
 
 
 def _slider(control: Locator) -> None:
-    handle = control.locator("[role=slider]")
-    box = control.locator(".noUi-base, .slider-container").first.bounding_box()
+    """Drag the handle to the far end from where it is."""
+    handle = control.locator("[role=slider]").first
+    track = control.locator(".noUi-base, .slider-container").first.bounding_box()
+    knob = handle.bounding_box()
+    left_half = knob["x"] + knob["width"] / 2 < track["x"] + track["width"] / 2
+    x = track["x"] + track["width"] * (0.98 if left_half else 0.02)
     handle.hover()
     control.page.mouse.down()
-    control.page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2, steps=5)
+    control.page.mouse.move(x, knob["y"] + knob["height"] / 2, steps=5)
     control.page.mouse.up()
 
 
@@ -146,33 +165,39 @@ def _select_list(control: Locator) -> None:
 
 
 def _text(control: Locator) -> None:
-    control.locator("input, textarea").fill("Samskaping betyr at partene definerer problemet sammen.")
+    control.locator("input, textarea").fill(TYPED)
 
 
 CONTROLS: dict[str, callable] = {
     ".widget-dropdown select": _dropdown,
     ".widget-radio-box": _radio_group,
-    ".widget-slider, .widget-hslider, .widget-vslider": _slider,
+    ".widget-slider": _slider,  # IntSlider, FloatSlider, SelectionSlider (noUiSlider)
     ".widget-toggle-buttons": _toggle_buttons,
     ".widget-checkbox": _checkbox,
     ".widget-select, .widget-select-multiple": _select_list,
     ".widget-text, .widget-textarea": _text,
 }
+TYPED = "12"  # a number is a valid answer to a text box and to an estimate
 CHECK_BUTTON = re.compile(r"^\s*Sjekk", re.I)
+# The button that submits a choice is the primary one («Sjekk svaret», «Velg», «Se det riktige tallet»);
+# other buttons («Start på nytt», «Lagre sammendrag») are not pressed.
+ACTION_BUTTON = "button.widget-button.mod-primary"
 
 
 def use_with_mouse(view: Locator) -> int:
-    """Set every control in an activity, then press its «Sjekk ...» buttons; return how many controls were used."""
+    """Set every control in an activity, then press its primary buttons; return how many controls were used."""
     used = 0
     for selector, hook in CONTROLS.items():
         for control in view.locator(selector).all():
+            if not control.is_visible():
+                continue
             control.scroll_into_view_if_needed()
             hook(control)
             used += 1
-    buttons = view.locator("button.widget-button").filter(has_text=CHECK_BUTTON)
-    for button in buttons.all():
-        button.click()
-        used += 1
+    for button in view.locator(ACTION_BUTTON).all():
+        if button.is_visible():
+            button.click()
+            used += 1
     return used
 
 
@@ -184,13 +209,14 @@ _FOCUSED = """(view) => {
     return {
         tag: el.tagName.toLowerCase(), type: (el.getAttribute('type') || '').toLowerCase(),
         role: el.getAttribute('role') || '', text: (el.textContent || '').trim(),
+        primary: el.classList.contains('mod-primary'),
         groupChosen: !!el.closest('.widget-radio-box')?.querySelector('input:checked'),
     };
 }"""
 
 
 def use_with_keyboard(page: Page, view: Locator, max_steps: int = 200) -> list[str]:
-    """Tab through an activity as a keyboard user: choose with arrow keys/Space, press «Sjekk» with Enter.
+    """Tab through an activity as a keyboard user: choose with arrow keys/Space, press the primary button with Enter.
 
     Returns the keys pressed on the way (for the failure message).
     """
@@ -198,7 +224,7 @@ def use_with_keyboard(page: Page, view: Locator, max_steps: int = 200) -> list[s
     pressed: list[str] = []
     for _ in range(max_steps):
         focused = view.evaluate(_FOCUSED)
-        if focused is None:  # Tab has left the activity
+        if focused is None:  # Tab has left the activity (or the widget redrew itself)
             break
         keys: list[str]
         if focused["tag"] == "select":
@@ -210,10 +236,11 @@ def use_with_keyboard(page: Page, view: Locator, max_steps: int = 200) -> list[s
             keys = ["Space"]
         elif focused["role"] == "slider":
             keys = ["ArrowRight", "ArrowRight"]
-        elif focused["tag"] in ("textarea",) or (focused["tag"] == "input" and focused["type"] in ("", "text")):
+        elif focused["tag"] == "textarea" or (focused["tag"] == "input" and focused["type"] in ("", "text", "number")):
             keys = []
-            page.keyboard.type("Samskaping")
-        elif focused["tag"] == "button" and CHECK_BUTTON.search(focused["text"]):
+            page.keyboard.type(TYPED)
+            pressed.append(f"type {TYPED}")
+        elif focused["tag"] == "button" and focused["primary"]:
             keys = ["Enter"]
         else:
             keys = []
