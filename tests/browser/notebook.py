@@ -165,7 +165,7 @@ def _select_list(control: Locator) -> None:
 
 
 def _text(control: Locator) -> None:
-    control.locator("input, textarea").fill(TYPED)
+    control.locator("input, textarea").fill(TYPED_WITH_MOUSE)
 
 
 CONTROLS: dict[str, callable] = {
@@ -177,7 +177,10 @@ CONTROLS: dict[str, callable] = {
     ".widget-select, .widget-select-multiple": _select_list,
     ".widget-text, .widget-textarea": _text,
 }
-TYPED = "12"  # a number is a valid answer to a text box and to an estimate
+# Numbers are valid answers to a text box and to an estimate; the two tests type different ones,
+# so that the second gets different feedback from the first.
+TYPED = "12"
+TYPED_WITH_MOUSE = "1234"
 CHECK_BUTTON = re.compile(r"^\s*Sjekk", re.I)
 # The button that submits a choice is the primary one («Sjekk svaret», «Velg», «Se det riktige tallet»);
 # other buttons («Start på nytt», «Lagre sammendrag») are not pressed.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser.conftest import SCREENSHOTS, new_page
 from browser.notebook import (
@@ -129,14 +130,17 @@ def test_activities_are_accessible(lesson: OpenLesson):
 
 def _wait_for_new_feedback(lesson: OpenLesson, act: Activity, view, before: str) -> str:
     """Wait until the activity shows something new (``before`` is its response_text); return the feedback."""
-    lesson.page.wait_for_function(
-        """([view, before, selector]) => {
-            const text = [...view.querySelectorAll(selector)].map(e => e.textContent).join('\\n');
-            return text !== before;
-        }""",
-        arg=[view.element_handle(), before, RESPONSE],
-        polling=100,
-    )
+    try:
+        lesson.page.wait_for_function(
+            """([view, before, selector]) => {
+                const text = [...view.querySelectorAll(selector)].map(e => e.textContent).join('\\n');
+                return text !== before;
+            }""",
+            arg=[view.element_handle(), before, RESPONSE],
+            polling=100,
+        )
+    except PlaywrightTimeout:
+        pytest.fail(f"{act.name}: what the activity shows did not change after using it; it still says {before[-500:]!r}")
     after = feedback_text(view)
     assert after.strip(), f"{act.name}: no feedback in a status region (role=status) after using it"
     # Not colour alone: words besides any ✔/✘; and an activity that checks answers says ✔ or ✘.
