@@ -24,7 +24,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 # JupyterLab refuses to run as root unless told to; an ordinary user needs no flag.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast system-deps exercises lock clean-venv
+.PHONY: lab test test-fast system-deps exercises lock clean-venv benchmark
 
 # The environment is rebuilt when the project, the lock or the JupyterLab
 # settings change. The settings turn off JupyterLab's news and update check,
@@ -65,6 +65,11 @@ exercises: $(STAMP)
 	for dir in solutions/oppgave_*/; do \
 		$(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --CourseDirectory.root="$(CURDIR)" || exit 1; \
 	done
+
+# Time autograding: plain `nbgrader autograde` against the course's sandboxed,
+# parallel grader on the same 40 submissions, and the floor (a bare kernel).
+benchmark: $(STAMP) system-deps
+	$(BIN)/python scripts/benchmark_grading.py
 
 # Refresh the lock: resolve the project's ranges afresh in a throw-away
 # environment and record every version that was installed. Run it with the

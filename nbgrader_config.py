@@ -35,6 +35,23 @@ c.Exchange.assignment_dir = str(ASSIGNMENT_DIR)
 c.Execute.timeout = 30
 c.Execute.startup_timeout = 60
 
+# Student code runs in a sandbox when autograding, also with plain `nbgrader
+# autograde` (course/instructor/sandbox.py): no access to solutions/, the
+# gradebook or other students' work, no network, at most 2 GB of memory, and
+# the whole notebook is stopped after 300 seconds. Each cell keeps at most
+# 100 kB of output. `course grade` does the same, in parallel, and also catches
+# what nbgrader alone does not (see course/instructor/autograde.py).
+c.Autograde.autograde_preprocessors = [
+    "course.instructor.sandbox.SandboxedExecute",  # instead of nbgrader's Execute
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SandboxedKernelManager.time_limit = 300
+
 # A student who deletes a graded cell gets it back from the source when grading.
 c.OverwriteCells.add_missing_cells = True
 
@@ -45,3 +62,34 @@ c.ClearSolutions.code_stub = {
     "python": "# Fyll inn svaret ditt ovenfor, og kjør cellen med Shift+Enter.",
 }
 c.ClearSolutions.text_stub = "Skriv svaret ditt her."
+
+# Warnings must not cost points. nbgrader scores any stderr output in a test
+# cell as a failure (nbgrader.utils.determine_grade), and a DeprecationWarning
+# from a library is not the student's fault. nbgrader's own IgnorePattern step
+# (it runs after Execute in autograde) drops stderr outputs that are Python
+# warnings ("file.py:12: SomethingWarning: ..."); an error still fails the test.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?m)^.*:\d+: \w*Warning: "
+
+# Feedback in Norwegian, with no hidden tests or mark schemes in it, not even in
+# the traceback of a failing hidden test (course/instructor/feedback.py; the
+# template is a translated copy of nbgrader's, in course/instructor/templates/).
+from course.instructor.feedback import TEMPLATES, HideHiddenTests  # noqa: E402
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+c.HTMLExporter.template_name = "tilbakemelding"
+c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+
+# Submissions downloaded from an LMS (`nbgrader zip_collect`, or
+# `course grade oppgave_NN --zip nedlasting.zip`). Canvas names each file
+# "<name>_<late_><user id>_<submission id>_<the student's file name>", for example
+# hansenkari_late_123456_7890123_oppgave_01-1.ipynb. The Canvas user id becomes
+# the student id (unique, and the "ID" column of Canvas's grade import). The
+# notebook name comes from the assignment's folder, not from the file name, so a
+# renamed upload ("oppgave_01 (2).ipynb") is still graded.
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/downloaded/(?P<file_id>[^/]+)/extracted/(?:.*/)?"
+    r"[^/_]+_(?:late_|LATE_)?(?P<student_id>\d+)_\d+_[^/]*\.ipynb$"
+)

@@ -395,9 +395,92 @@ def _branching_case(r: _Reader) -> models.BranchingCase:
     return models.BranchingCase(id=r.entry, title=r.text("title"), intro=r.text("intro"), start=start, nodes=tuple(nodes))
 
 
+def _texts(r: _Reader, raw: Any, label: str, minimum: int = 2) -> tuple[str, ...]:
+    """A list of distinct, non-empty texts (for instance the options of a column)."""
+    if not isinstance(raw, list) or len(raw) < minimum:
+        raise r.error(label, f"må være en liste med minst {minimum} tekster, men er {_describe(raw)}.")
+    values = []
+    for i, value in enumerate(raw):
+        if not isinstance(value, str) or not value.strip():
+            raise r.error(f"{label}[{i}]", f"må være en tekst som ikke er tom, men er {_describe(value)}.")
+        values.append(value.strip())
+    if len(set(values)) != len(values):
+        raise r.error(label, "den samme teksten står der mer enn én gang.")
+    return tuple(values)
+
+
+def _matching_table(r: _Reader) -> models.MatchingTable:
+    columns = []
+    for i, raw in enumerate(r.items("columns")):
+        label = f"columns[{i}]"
+        raw = r.mapping(raw, label)
+        columns.append(
+            models.Column(title=r.text("title", raw, f"{label}.title"), options=_texts(r, raw.get("options"), f"{label}.options"))
+        )
+    rows = []
+    for i, raw in enumerate(r.items("rows")):
+        label = f"rows[{i}]"
+        raw = r.mapping(raw, label)
+        name = r.text("name", raw, f"{label}.name")
+        cells_raw = raw.get("cells")
+        if not isinstance(cells_raw, list) or len(cells_raw) != len(columns):
+            raise r.error(f"{label}.cells", f"må være en liste med én celle for hver av de {len(columns)} kolonnene.")
+        cells = []
+        for j, (column, cell) in enumerate(zip(columns, cells_raw)):
+            cell_label = f"{label}.cells[{j}]"
+            cell = r.mapping(cell, cell_label)
+            answer = r.text("answer", cell, f"{cell_label}.answer")
+            if answer not in column.options:
+                raise r.error(
+                    f"{cell_label}.answer",
+                    f"«{answer}» er ikke et av alternativene i kolonnen «{column.title}». Bruk et av dem, skrevet nøyaktig likt.",
+                )
+            cells.append(models.Cell(answer=answer, explanation=r.text("explanation", cell, f"{cell_label}.explanation")))
+        rows.append(models.Row(name=name, cells=tuple(cells)))
+    return models.MatchingTable(
+        id=r.entry, title=r.text("title"), instructions=r.text("instructions"), columns=tuple(columns), rows=tuple(rows)
+    )
+
+
+def _ladder_task(r: _Reader) -> models.LadderTask:
+    groups = _texts(r, r.data["groups"], "groups") if "groups" in r.data else ()
+    rungs = []
+    for i, raw in enumerate(r.items("rungs", minimum=3)):
+        label = f"rungs[{i}]"
+        raw = r.mapping(raw, label)
+        group = r.text("group", raw, f"{label}.group") if groups else ""
+        if groups and group not in groups:
+            raise r.error(f"{label}.group", f"«{group}» er ikke en av gruppene ({', '.join(groups)}). Bruk en av dem.")
+        rungs.append(models.Rung(name=r.text("name", raw, f"{label}.name"), description=r.text("description", raw, f"{label}.description"), group=group))
+    names = [rung.name for rung in rungs]
+    if len({n.lower() for n in names}) != len(names):
+        raise r.error("rungs", "det samme trinnet står der mer enn én gang.")
+    scenarios = []
+    for i, raw in enumerate(r.items("scenarios")):
+        label = f"scenarios[{i}]"
+        raw = r.mapping(raw, label)
+        answer = r.text("answer", raw, f"{label}.answer")
+        if answer not in names:
+            raise r.error(
+                f"{label}.answer",
+                f"«{answer}» er ikke et trinn på stigen ({', '.join(names)}). Bruk navnet på et trinn, skrevet nøyaktig likt.",
+            )
+        scenarios.append(models.Scenario(text=r.text("text", raw, f"{label}.text"), answer=answer, explanation=r.text("explanation", raw, f"{label}.explanation")))
+    return models.LadderTask(
+        id=r.entry,
+        title=r.text("title"),
+        instructions=r.text("instructions"),
+        ladder=r.text("ladder"),
+        rungs=tuple(rungs),
+        scenarios=tuple(scenarios),
+    )
+
+
 KINDS: dict[str, Callable[[_Reader], Any]] = {
     "estimate": _estimate,
+    "matching_table": _matching_table,
     "multiple_choice": _multiple_choice,
+    "participation_ladder": _ladder_task,
     "sorting": _sorting,
     "term": _term,
     "stakeholder_grid": _stakeholder_grid,

@@ -580,3 +580,146 @@ class Estimate:
             f"{verdict} Du anslo {format_number(guess)} {self.unit}, og det riktige tallet er "
             f"{format_number(self.answer)} {self.unit}. {self.explanation} (Kilde: {self.source})",
         )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a matching table: its heading and the options every cell in it offers."""
+
+    title: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    answer: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of a matching table (for instance one system), with one cell per column."""
+
+    name: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class MatchingTable:
+    """Fill a table: each cell (row x column) is one choice among the column's options."""
+
+    id: str
+    title: str
+    instructions: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+
+    def check(self, answers: Sequence[Sequence[str | None]]) -> SortingResult:
+        """Judge one answer per cell, row by row; the feedback is flattened row by row."""
+        if len(answers) != len(self.rows) or any(len(a) != len(self.columns) for a in answers):
+            raise ValueError(
+                f"Det trengs {len(self.rows)} rader med {len(self.columns)} svar i hver, "
+                "ett svar for hver celle i tabellen."
+            )
+        feedback: list[Feedback | None] = []
+        for row, row_answers in zip(self.rows, answers):
+            for column, cell, answer in zip(self.columns, row.cells, row_answers):
+                if answer is None:
+                    feedback.append(None)
+                    continue
+                if answer not in column.options:
+                    raise ValueError(
+                        f"{row.name}, «{column.title}»: «{answer}» er ikke et av alternativene i kolonnen."
+                    )
+                where = f"{row.name}, {column.title.lower()}"
+                if answer == cell.answer:
+                    feedback.append(Feedback(True, f"Riktig ({where}): {cell.answer}. {cell.explanation}"))
+                else:
+                    feedback.append(
+                        Feedback(False, f"Ikke riktig ({where}): Du valgte «{answer}», men riktig er «{cell.answer}». {cell.explanation}")
+                    )
+        score = sum(1 for f in feedback if f is not None and f.correct)
+        return SortingResult(tuple(feedback), score, len(self.rows) * len(self.columns))
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step of a participation ladder; ``group`` is empty for ladders without groups."""
+
+    name: str
+    description: str
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    text: str
+    answer: str  # the name of the right rung
+    explanation: str
+
+
+@dataclass(frozen=True)
+class LadderTask:
+    """Place scenarios on a participation ladder such as Arnstein's (1969) or the IAP2 spectrum.
+
+    Rungs are listed from the bottom (number 1) to the top. A wrong answer in the
+    right group (or, on a ladder without groups, one step away) is a near miss.
+    """
+
+    id: str
+    title: str
+    instructions: str
+    ladder: str
+    rungs: tuple[Rung, ...]
+    scenarios: tuple[Scenario, ...]
+
+    def rung_number(self, choice: int | str) -> int:
+        """The rung's number (1 = bottom) for a number or a name; a Norwegian ValueError if it is not on the ladder."""
+        names = [r.name.lower() for r in self.rungs]
+        if isinstance(choice, str) and choice.strip().lower() in names:
+            return names.index(choice.strip().lower()) + 1
+        if isinstance(choice, str) and choice.strip().isdigit():
+            choice = int(choice.strip())
+        if isinstance(choice, int) and not isinstance(choice, bool) and 1 <= choice <= len(self.rungs):
+            return choice
+        raise ValueError(
+            f"«{choice}» er ikke et trinn på {self.ladder}. Velg et tall fra 1 til {len(self.rungs)} "
+            f"eller et av navnene: {', '.join(r.name for r in self.rungs)}."
+        )
+
+    def _label(self, number: int) -> str:
+        rung = self.rungs[number - 1]
+        group = f" (gruppen {rung.group})" if rung.group else ""
+        return f"trinn {number}, {rung.name}{group}"
+
+    def check_one(self, scenario: int, choice: int | str | None) -> Feedback | None:
+        """Judge the rung chosen for scenario number ``scenario`` (0-based); ``None``: not answered."""
+        if choice is None:
+            return None
+        case = self.scenarios[scenario]
+        chosen = self.rung_number(choice)
+        right = self.rung_number(case.answer)
+        if chosen == right:
+            return Feedback(True, f"Riktig: {self._label(right)}. {case.explanation}")
+        chosen_rung, right_rung = self.rungs[chosen - 1], self.rungs[right - 1]
+        if right_rung.group:
+            near = chosen_rung.group == right_rung.group
+            why_near = f"Du er i riktig gruppe, {right_rung.group}, men ikke på riktig trinn."
+        else:
+            near = abs(chosen - right) == 1
+            why_near = "Du er bare ett trinn unna."
+        start = f"Nesten. {why_near}" if near else "Ikke riktig."
+        return Feedback(
+            False,
+            f"{start} Du valgte {self._label(chosen)}, men riktig er {self._label(right)}. {case.explanation}",
+        )
+
+    def check(self, answers: Sequence[int | str | None]) -> SortingResult:
+        """Judge one rung (number or name, ``None`` if unanswered) per scenario."""
+        if len(answers) != len(self.scenarios):
+            raise ValueError(
+                f"Det trengs ett svar for hver av de {len(self.scenarios)} sakene, men fikk {len(answers)}."
+            )
+        feedback = tuple(self.check_one(i, a) for i, a in enumerate(answers))
+        score = sum(1 for f in feedback if f is not None and f.correct)
+        return SortingResult(feedback, score, len(self.scenarios))

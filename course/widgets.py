@@ -434,10 +434,99 @@ class EstimateWidget(widgets.VBox):
         self.feedback.value = _feedback_html(feedback)
 
 
+def _summary_html(result: models.SortingResult) -> str:
+    return f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
+
+
+class MatchingTableWidget(widgets.VBox):
+    """A table to fill in: one dropdown per cell, with an explanation for every cell when checked."""
+
+    def __init__(self, table: models.MatchingTable):
+        self.model = table
+        header = widgets.HTML(f"<h4>{html.escape(table.title)}</h4><p>{html.escape(table.instructions)}</p>")
+        self.choices: list[list[widgets.Dropdown]] = []
+        self.cell_feedback: list[list[widgets.HTML]] = []
+        rows = []
+        for row in table.rows:
+            row_choices, row_feedback, children = [], [], [widgets.HTML(f"<p><strong>{html.escape(row.name)}</strong></p>")]
+            for column in table.columns:
+                choice = widgets.Dropdown(
+                    options=[("Velg", None), *[(o, o) for o in column.options]],
+                    index=0,
+                    description=column.title,
+                    style={"description_width": "initial"},
+                    layout=widgets.Layout(width="100%"),
+                )
+                feedback = widgets.HTML()
+                row_choices.append(choice)
+                row_feedback.append(feedback)
+                children += [choice, feedback]
+            self.choices.append(row_choices)
+            self.cell_feedback.append(row_feedback)
+            rows.append(widgets.VBox(children))
+        self.check = widgets.Button(description="Sjekk svarene", button_style="primary", tooltip="Sjekk svarene")
+        self.summary = widgets.HTML()
+        self.check.on_click(self._show_feedback)
+        super().__init__([header, *rows, self.check, self.summary])
+
+    def _show_feedback(self, _button=None) -> None:
+        result = self.model.check([[c.value for c in row] for row in self.choices])
+        flat = [w for row in self.cell_feedback for w in row]
+        for widget, feedback in zip(flat, result.feedback):
+            widget.value = _feedback_html(feedback)
+        self.summary.value = _summary_html(result)
+
+
+class LadderWidget(widgets.VBox):
+    """Place scenarios on a participation ladder: the ladder as a table, then one vertical list of rungs per scenario."""
+
+    def __init__(self, task: models.LadderTask):
+        self.model = task
+        numbered = list(enumerate(task.rungs, start=1))
+        has_groups = any(r.group for r in task.rungs)
+        head = "<th>Trinn</th><th>Navn</th>" + ("<th>Gruppe</th>" if has_groups else "") + "<th>Kjennetegn</th>"
+        body = "".join(
+            f"<tr><td>{n}</td><td>{html.escape(r.name)}</td>"
+            + (f"<td>{html.escape(r.group)}</td>" if has_groups else "")
+            + f"<td>{html.escape(r.description)}</td></tr>"
+            for n, r in reversed(numbered)
+        )
+        caption = html.escape(f"{task.ladder}, fra øverste til nederste trinn")
+        header = widgets.HTML(
+            f"<h4>{html.escape(task.title)}</h4><p>{html.escape(task.instructions)}</p>"
+            f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+        labels = [
+            (f"{n}. {r.name}" + (f" ({r.group})" if r.group else ""), n) for n, r in reversed(numbered)
+        ]
+        self.choices: list[widgets.RadioButtons] = []
+        self.case_feedback: list[widgets.HTML] = []
+        rows = []
+        for number, scenario in enumerate(task.scenarios, start=1):
+            text = widgets.HTML(f"<p><strong>Sak {number}.</strong> {html.escape(scenario.text)}</p>")
+            choice = widgets.RadioButtons(options=labels, value=None, description=f"Sak {number}:", layout=widgets.Layout(width="100%"))
+            feedback = widgets.HTML()
+            self.choices.append(choice)
+            self.case_feedback.append(feedback)
+            rows.append(widgets.VBox([text, choice, feedback]))
+        self.check = widgets.Button(description="Sjekk svarene", button_style="primary", tooltip="Sjekk svarene")
+        self.summary = widgets.HTML()
+        self.check.on_click(self._show_feedback)
+        super().__init__([header, *rows, self.check, self.summary])
+
+    def _show_feedback(self, _button=None) -> None:
+        result = self.model.check([c.value for c in self.choices])
+        for widget, feedback in zip(self.case_feedback, result.feedback):
+            widget.value = _feedback_html(feedback)
+        self.summary.value = _summary_html(result)
+
+
 _VIEWS = {
     models.Estimate: EstimateWidget,
     models.MultipleChoice: MultipleChoiceWidget,
     models.SortingTask: SortingWidget,
+    models.MatchingTable: MatchingTableWidget,
+    models.LadderTask: LadderWidget,
     models.StakeholderGrid: StakeholderGridWidget,
     models.SelfAssessment: SelfAssessmentWidget,
     models.RiskRegister: RiskRegisterWidget,

@@ -55,6 +55,12 @@ def test_notebook_is_committed_clean(path: Path):
             assert path in LESSONS + SOLUTIONS, f"cell {i}: an exercise must have no outputs"
 
 
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_notebook_stores_no_widget_state(path: Path):
+    """Is no saved widget state (nbclient/JupyterLab keep it in the metadata, often hundreds of kB) committed?"""
+    assert "widgets" not in nbformat.read(path, as_version=4).metadata
+
+
 @pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=_ids(LESSONS + SOLUTIONS))
 def test_notebook_has_a_compared_output(path: Path):
     """Has each lesson and solution at least one cell whose stored output nbval compares?"""

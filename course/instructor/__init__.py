@@ -1,0 +1,1 @@
+"""Instructor tooling: grading and reports (never imported by student-facing code)."""

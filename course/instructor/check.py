@@ -1,0 +1,186 @@
+"""``course check``: is the course consistent? One Norwegian report per exercise."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .common import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, assignments, nbgrader, nbgrader_meta, read_notebook
+
+TOTAL = re.compile(r"til sammen\s*\**\s*(\d+(?:[.,]\d+)?)\s*poeng", re.I)
+SPLIT = re.compile(r"(\d+(?:[.,]\d+)?)\s*poeng rettes automatisk og\s*(\d+(?:[.,]\d+)?)\s*poeng rettes", re.I)
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME", "END MARK SCHEME")
+
+
+@dataclass
+class Result:
+    assignment: str
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def check(self, ok: bool, good: str, bad: str) -> None:
+        (self.passed if ok else self.failed).append(good if ok else bad)
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+def points(notebook) -> tuple[float, float]:
+    """(autograded, manually graded) points of a source notebook, from the cells' nbgrader metadata."""
+    auto = manual = 0.0
+    for cell in notebook.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+            auto += float(meta.get("points", 0))
+        elif meta.get("task") or (meta.get("grade") and meta.get("solution")):
+            manual += float(meta.get("points", 0))
+    return auto, manual
+
+
+def check_points(notebook, result: Result) -> None:
+    """The total (and the split, when stated) in the intro equals the sum of the cells' points."""
+    intro = next((c for c in notebook.cells if c.cell_type == "markdown"), None)
+    text = intro.source if intro else ""
+    auto, manual = points(notebook)
+    stated = TOTAL.search(text)
+    if not stated:
+        result.failed.append("Poeng: Innledningen sier ikke hvor mange poeng oppgaven gir til sammen "
+                             "(skriv for eksempel «Oppgaven gir til sammen **12 poeng**»).")
+        return
+    total = _number(stated.group(1))
+    result.check(
+        total == auto + manual,
+        f"Poeng: {total:g} til sammen, som i cellene ({auto:g} automatisk + {manual:g} for hånd).",
+        f"Poeng: Innledningen sier {total:g} poeng til sammen, men cellene gir {auto + manual:g} "
+        f"({auto:g} automatisk + {manual:g} for hånd).",
+    )
+    split = SPLIT.search(text)
+    if split:
+        said_auto, said_manual = _number(split.group(1)), _number(split.group(2))
+        if (said_auto, said_manual) != (auto, manual):
+            result.failed.append(
+                f"Poeng: Innledningen sier {said_auto:g} poeng automatisk og {said_manual:g} for hånd, "
+                f"men cellene gir {auto:g} automatisk og {manual:g} for hånd."
+            )
+
+
+def _secret_lines(source_nb) -> set[str]:
+    """Lines inside solution, hidden-test and mark-scheme regions that appear nowhere else in the source."""
+    secret, public = set(), set()
+    for cell in source_nb.cells:
+        regions = [m.group(0) for pattern in (SOLUTION, HIDDEN_TESTS, MARK_SCHEME) for m in pattern.finditer(cell.source)]
+        rest = cell.source
+        for pattern in (SOLUTION, HIDDEN_TESTS, MARK_SCHEME):
+            rest = pattern.sub("", rest)
+        public.update(line.strip() for line in rest.splitlines())
+        for region in regions:
+            secret.update(line.strip() for line in region.splitlines())
+    return {line for line in secret - public if len(line) >= 6 and not any(m in line for m in MARKERS)}
+
+
+def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
+    """No solution text, hidden test or mark scheme in any file of exercises/<assignment>/."""
+    secret = _secret_lines(read_notebook(source))
+    leaks = []
+    for path in sorted(released_dir.rglob("*")):
+        if not path.is_file() or ".ipynb_checkpoints" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines = {line.strip() for line in text.replace("\\n", "\n").splitlines()}
+        if path.suffix == ".ipynb":
+            lines = {line.strip() for cell in read_notebook(path).cells for line in cell.source.splitlines()}
+        for marker in MARKERS:
+            if marker in text:
+                leaks.append(f"«{marker}» står i {path.name}")
+        found = sorted(secret & lines)
+        if found:
+            leaks.append(f"{len(found)} linje(r) fra løsningen, de skjulte testene eller vurderingskriteriene står i "
+                         f"{path.name}, for eksempel «{found[0][:80]}»")
+    result.check(not leaks, "Ingen løsninger, skjulte tester eller vurderingskriterier i exercises/.",
+                 "Lekkasje til studentene: " + "; ".join(leaks) + ".")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
+
+
+def check_assignment(root: Path, assignment: str, work: Path) -> Result:
+    result = Result(assignment)
+    source = root / "solutions" / assignment / f"{assignment}.ipynb"
+    released = root / "exercises" / assignment
+
+    # 1. exercises/ is exactly what nbgrader generates from solutions/ (in a throw-away copy).
+    copy = work / assignment
+    copy.mkdir()
+    shutil.copy(root / "nbgrader_config.py", copy)
+    shutil.copytree(root / "solutions" / assignment, copy / "solutions" / assignment,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    proc = nbgrader(copy, "generate_assignment", assignment, "--force", f"--CourseDirectory.root={copy}")
+    if proc.returncode != 0:
+        result.failed.append(f"Kunne ikke generere studentversjonen: {proc.stderr.strip().splitlines()[-1:]}")
+    elif not released.is_dir():
+        result.failed.append("exercises/ mangler denne oppgaven: kjør `make exercises` og legg den til i git.")
+    else:
+        fresh, committed = _files(copy / "exercises" / assignment), _files(released)
+        differ = sorted(name for name in set(fresh) | set(committed) if fresh.get(name) != committed.get(name))
+        result.check(not differ, "exercises/ er identisk med det som genereres fra solutions/.",
+                     f"exercises/ er ikke identisk med det som genereres fra solutions/ ({', '.join(differ)}): "
+                     "kjør `make exercises`, og rediger aldri exercises/ for hånd.")
+
+    # 2. The solution passes every test; 3. a blank exercise fails every test.
+    proc = nbgrader(copy, "validate", str(source))
+    result.check("Success! Your notebook passes all the tests." in proc.stdout,
+                 "Løsningen består alle testene (nbgrader validate).",
+                 "Løsningen består ikke alle testene (nbgrader validate): " + _first_failure(proc.stdout))
+    blank = released / f"{assignment}.ipynb"
+    if blank.is_file():
+        proc = nbgrader(copy, "validate", "--invert", str(blank))
+        result.check("Success! The notebook does not pass any tests." in proc.stdout,
+                     "En blank studentversjon feiler alle testene (nbgrader validate --invert).",
+                     "En blank studentversjon består minst én test; da gir tom besvarelse poeng "
+                     "(nbgrader validate --invert).")
+
+    # 4. Points add up; 5. nothing secret reaches students.
+    check_points(read_notebook(source), result)
+    if released.is_dir():
+        check_leaks(source, released, result)
+    return result
+
+
+def _first_failure(stdout: str) -> str:
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if "failed" in line.lower() or "Error" in line:
+            return " ".join(lines[i:i + 3])[:300]
+    return (lines or ["(ingen utdata)"])[-1][:300]
+
+
+def run_check(root: Path, only: list[str] | None = None) -> list[Result]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        for assignment in only or assignments(root):
+            results.append(check_assignment(root, assignment, Path(tmp)))
+    return results
+
+
+def format_results(results: list[Result]) -> str:
+    lines = []
+    for result in results:
+        lines.append(f"{result.assignment}: {'i orden' if result.ok else 'FEIL'}")
+        lines.extend(f"  ✔ {text}" for text in result.passed)
+        lines.extend(f"  ✘ {text}" for text in result.failed)
+    bad = [r.assignment for r in results if not r.ok]
+    if bad:
+        lines.append(f"\n{len(bad)} av {len(results)} oppgaver har feil: {', '.join(bad)}.")
+    else:
+        lines.append(f"\nAlle oppgavene er i orden ({len(results)} av {len(results)}).")
+    return "\n".join(lines)

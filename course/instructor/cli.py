@@ -1,0 +1,121 @@
+"""The ``course`` command: check the course, grade an exercise, report and export grades (Norwegian output)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .common import CourseError, find_root
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "bruk: " if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with Norwegian headings and messages for the errors a user meets most often."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "argumenter"
+        self._optionals.title = "valg"
+
+    def error(self, message: str) -> None:
+        message = (message.replace("the following arguments are required", "disse argumentene mangler")
+                   .replace("invalid choice", "ukjent valg").replace("unrecognized arguments", "ukjente argumenter")
+                   .replace("choose from", "velg blant").replace("expected one argument", "trenger en verdi"))
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: feil: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="course",
+        description="Verktøy for faglæreren i kurset Samskaping og velferdsledelse, bygd på nbgrader.",
+        add_help=False,
+    )
+    parser.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
+    parser.add_argument("--kurs", type=Path, metavar="MAPPE",
+                        help="kursmappen (med nbgrader_config.py og solutions/); standard: mappen du står i, eller en over den")
+    sub = parser.add_subparsers(dest="command", metavar="KOMMANDO", parser_class=_Parser)
+    sub.required = True
+
+    check = sub.add_parser("check", add_help=False, help="sjekk at hele kurset henger sammen",
+                           description="Sjekker hver oppgave: exercises/ genereres uten forskjeller fra solutions/, "
+                                       "løsningen består testene, en blank oppgave feiler dem, poengene stemmer "
+                                       "med innledningen, og ingen løsninger når studentene.")
+    check.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
+    check.add_argument("oppgaver", nargs="*", metavar="OPPGAVE", help="bare disse oppgavene (standard: alle i solutions/)")
+
+    grade = sub.add_parser("grade", add_help=False, help="samle inn, rett og lag tilbakemeldinger for en oppgave",
+                           description="Samler inn innleveringene (fra utvekslingsmappen, eller fra en zip-fil "
+                                       "lastet ned fra læringsplattformen), retter dem automatisk, ser etter endrede "
+                                       "låste celler, lager tilbakemeldinger og skriver en rapport.")
+    grade.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
+    grade.add_argument("oppgave", metavar="OPPGAVE", help="oppgaven som skal rettes, for eksempel oppgave_01")
+    grade.add_argument("--zip", type=Path, metavar="FIL",
+                       help="zip-fil med innleveringene fra læringsplattformen (for eksempel Canvas); "
+                            "uten denne hentes innleveringene fra nbgraders utvekslingsmappe")
+    grade.add_argument("--arbeidere", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="hvor mange innleveringer som rettes samtidig (standard: antall prosessorkjerner, "
+                            f"{os.cpu_count() or 1} på denne maskinen)")
+    grade.add_argument("--uten-fremdrift", action="store_true", help="ikke vis fremdriftslinjen")
+
+    report = sub.add_parser("report", add_help=False, help="poengfordeling, analyse per celle og eksport av karakterer",
+                            description="Lager tabeller og figurer over poengene i hver oppgave og hver celle, og "
+                                        "eksporterer karakterene som CSV for læringsplattformen.")
+    report.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
+    report.add_argument("--mappe", type=Path, default=Path("rapport"), metavar="MAPPE",
+                        help="hvor tabellene og figurene lagres (standard: rapport/ i kursmappen)")
+    report.add_argument("--csv", type=Path, default=Path("karakterer.csv"), metavar="FIL",
+                        help="hvor karakterene eksporteres (standard: karakterer.csv i kursmappen)")
+    report.add_argument("--uten-navn", action="store_true", help="ta ikke med navn og e-post i CSV-filen")
+    report.add_argument("--pseudonymiser", action="store_true",
+                        help="bytt studentnummeret med et fast pseudonym og ta ikke med navn og e-post")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        root = find_root(args.kurs)
+        if args.command == "check":
+            from .check import format_results, run_check
+            from .common import check_assignment
+
+            for assignment in args.oppgaver:
+                check_assignment(root, assignment)
+            results = run_check(root, args.oppgaver or None)
+            print(format_results(results))
+            return 0 if all(r.ok for r in results) else 1
+        if args.command == "grade":
+            from .grade import format_report, grade
+
+            if args.arbeidere < 1:
+                raise CourseError("--arbeidere må være 1 eller mer.")
+            start = time.monotonic()
+            result = grade(root, args.oppgave, archive=args.zip, workers=args.arbeidere,
+                           show_progress=not args.uten_fremdrift)
+            print(format_report(result))
+            print(f"Tid brukt: {time.monotonic() - start:.0f} sekunder.")
+            return 0 if result.ok else 1
+        if args.command == "report":
+            from .report import run_report
+
+            folder = args.mappe if args.mappe.is_absolute() else root / args.mappe
+            csv_path = args.csv if args.csv.is_absolute() else root / args.csv
+            print(run_report(root, folder, csv_path, names=not args.uten_navn, pseudonymise=args.pseudonymiser))
+            return 0
+    except CourseError as error:
+        print(f"Feil: {error}", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Feedback that never shows hidden tests or mark schemes (nbgrader issues #917, #1363).
+
+``HideHiddenTests`` runs in ``nbgrader generate_feedback`` (see nbgrader_config.py).
+Removing the hidden tests from a cell's source is not enough: a failing hidden
+test's traceback prints the lines around it, and its assert message often names
+the right answer. So every error output of a cell with hidden tests is replaced
+by one Norwegian line: the hidden-test line when the error came from a hidden
+test, the error's own message (without code) when it came from the visible one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat.v4 import new_output
+from traitlets import Bool
+
+from .common import HIDDEN_TESTS, MARK_SCHEME
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+HIDDEN_TEST_FAILED = "En skjult test feilet: svaret er ikke riktig."
+HIDDEN_TESTS_REMOVED = "# (Her står skjulte tester. De vises ikke i tilbakemeldingen.)\n"
+MARK_SCHEME_REMOVED = ""
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def _hidden_lines(hidden: str) -> list[str]:
+    lines = [line.strip() for line in hidden.splitlines()]
+    return [line for line in lines if len(line) >= 8 and line not in MARKERS]
+
+
+def _from_hidden_test(output, hidden: str) -> bool:
+    """Did this error come from the hidden tests? (Its message or its traceback shows them.)"""
+    message = str(output.get("evalue", "")).strip()
+    if not message or message in hidden:
+        return True
+    traceback = ANSI.sub("", "\n".join(output.get("traceback", [])))
+    return any(line in traceback for line in _hidden_lines(hidden))
+
+
+def sanitise_cell(cell) -> None:
+    """Remove hidden tests and mark schemes from one cell, and their traces from its outputs."""
+    if cell.cell_type == "markdown":
+        cell.source = MARK_SCHEME.sub(MARK_SCHEME_REMOVED, cell.source)
+        return
+    if cell.cell_type != "code":
+        return
+    hidden = "\n".join(m.group(0) for m in HIDDEN_TESTS.finditer(cell.source))
+    if not hidden:
+        return
+    cell.source = HIDDEN_TESTS.sub(HIDDEN_TESTS_REMOVED, cell.source)
+    outputs = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            if _from_hidden_test(output, hidden):
+                text = HIDDEN_TEST_FAILED
+            else:
+                text = f"{output.get('ename', 'Feil')}: {output.get('evalue', '')}"
+            output = new_output("stream", name="stderr", text=text + "\n")
+        outputs.append(output)
+    cell.outputs = outputs
+
+
+class HideHiddenTests(Preprocessor):
+    """nbconvert preprocessor for generate_feedback: no hidden test or mark scheme reaches the student."""
+
+    enabled = Bool(True, help="Whether to hide hidden tests and mark schemes in feedback").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        sanitise_cell(cell)
+        return cell, resources

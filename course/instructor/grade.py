@@ -1,0 +1,163 @@
+"""``course grade``: collect, autograde, check for tampering, generate feedback, and report in Norwegian."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import autograde
+from .collect import check_zip, collect_exchange, collect_zip, submitted_students
+from .common import CourseError, check_assignment, last_error, nbgrader, submitted_notebook
+from .tamper import find_tampering
+
+
+@dataclass
+class GradeReport:
+    assignment: str
+    outcomes: list = field(default_factory=list)
+    tampered: dict[str, list[str]] = field(default_factory=dict)
+    manual: list[str] = field(default_factory=list)
+    feedback: list[str] = field(default_factory=list)
+    feedback_error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.tampered and all(o.status != "failed" for o in self.outcomes) and not self.feedback_error
+
+
+def ensure_in_gradebook(root: Path, assignment: str) -> None:
+    """autograde needs the assignment's cells in the gradebook; generate_assignment puts them there."""
+    try:
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+            if gb.find_assignment(assignment).notebooks:
+                return
+    except MissingEntry:
+        pass
+    proc = nbgrader(root, "generate_assignment", assignment, "--force")
+    if proc.returncode != 0:
+        raise CourseError(f"Kunne ikke legge oppgaven inn i karakterboken (nbgrader generate_assignment): {last_error(proc)}")
+
+
+@contextmanager
+def _kernel_noise_hidden():
+    """Send what kernels and nbgrader write to stderr to /dev/null; yield the real stderr for the progress bar.
+
+    Every kernel started while grading prints a warning of its own; the
+    outcome of each submission is reported from nbgrader's captured log.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    terminal = os.fdopen(os.dup(saved), "w", encoding="utf-8", errors="replace")
+    try:
+        yield terminal
+    finally:
+        terminal.flush()
+        terminal.close()
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: int = 1,
+          show_progress: bool = True) -> GradeReport:
+    check_assignment(root, assignment)
+    if archive is not None:
+        archive = check_zip(archive)
+    ensure_in_gradebook(root, assignment)
+    if archive is not None:
+        collect_zip(root, assignment, archive)
+    else:
+        collect_exchange(root, assignment)
+    students = submitted_students(root, assignment)
+    if not students:
+        where = f"zip-filen {archive}" if archive else "utvekslingsmappen"
+        raise CourseError(f"Fant ingen innleveringer av {assignment} i {where}.")
+
+    report = GradeReport(assignment)
+    from tqdm import tqdm
+
+    with _kernel_noise_hidden() as terminal, tqdm(
+        total=len(students), desc=f"Retter {assignment}", unit=" innlevering",
+        disable=not show_progress, ascii=True, file=terminal,
+    ) as bar:
+        def progress(outcome) -> None:
+            bar.set_postfix_str(outcome.student)
+            bar.update(1)
+
+        report.outcomes = autograde.autograde_submissions(root, assignment, students, workers=workers,
+                                                          progress=progress)
+
+    released = root / "exercises" / assignment / f"{assignment}.ipynb"
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            continue
+        try:
+            changes = find_tampering(released, submitted_notebook(root, assignment, outcome.student))
+        except Exception:  # an unreadable notebook was graded anyway: nothing to compare
+            changes = []
+        if changes:
+            report.tampered[outcome.student] = changes
+
+    graded = [o.student for o in report.outcomes if o.status != "failed"]
+    if graded:
+        proc = nbgrader(root, "generate_feedback", assignment, "--force")
+        if proc.returncode != 0:
+            report.feedback_error = last_error(proc)
+    for student in graded:
+        if list((root / "feedback" / student / assignment).glob("*.html")):
+            report.feedback.append(student)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for student in graded:
+            try:
+                if gb.find_submission(assignment, student).needs_manual_grade:
+                    report.manual.append(student)
+            except MissingEntry:
+                pass
+    return report
+
+
+def format_report(report: GradeReport) -> str:
+    outcomes = report.outcomes
+    done = [o for o in outcomes if o.status != "failed"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    width = max((len(o.student) for o in outcomes), default=8)
+    lines = [f"Retting av {report.assignment}: {len(outcomes)} innleveringer, {len(done)} rettet, {len(failed)} ikke rettet.", ""]
+    lines.append(f"Rettet automatisk ({len(done)}):")
+    for o in done:
+        note = f"  ({o.reason}: se over innleveringen)" if o.status == "review" else ""
+        lines.append(f"  {o.student:<{width}}  {_fmt(o.score)} av {_fmt(o.max_score)} poeng{note}")
+    if not done:
+        lines.append("  ingen")
+    lines.append("")
+    lines.append(f"Kunne ikke rettes ({len(failed)}):")
+    lines.extend(f"  {o.student:<{width}}  {o.reason}" for o in failed)
+    if not failed:
+        lines.append("  ingen")
+    lines.append("")
+    lines.append(f"Endret eller slettet låste celler ({len(report.tampered)}):")
+    for student, changes in report.tampered.items():
+        lines.append(f"  {student:<{width}}  {'; '.join(changes)}")
+    if not report.tampered:
+        lines.append("  ingen")
+    else:
+        lines.append("  (Poengene er satt med de opprinnelige cellene; nbgrader har lagt dem tilbake.)")
+    lines.append("")
+    lines.append(f"Trenger manuell vurdering i formgrader ({len(report.manual)}): {', '.join(report.manual) or 'ingen'}")
+    lines.append(f"Tilbakemelding laget for {len(report.feedback)} av {len(done)} i feedback/.")
+    if report.feedback_error:
+        lines.append(f"Tilbakemeldingene kunne ikke lages for alle: {report.feedback_error}")
+    lines.append("")
+    lines.append("Alt er rettet." if report.ok else "Noe trenger oppmerksomhet: se listene over.")
+    return "\n".join(lines)

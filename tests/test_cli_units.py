@@ -1,0 +1,155 @@
+"""Fast unit tests of the instructor tooling's pieces (no kernels, no nbgrader subprocesses)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from conftest import ROOT, assignments
+from course.instructor.check import Result, check_leaks, check_points, points
+from course.instructor.feedback import HIDDEN_TEST_FAILED, sanitise_cell
+from course.instructor.report import pseudonym
+from course.instructor.tamper import find_tampering
+
+ASSIGNMENT = assignments()[0]
+RELEASED = ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+TEST_CELL = '''assert isinstance(svar, str), "Svaret må stå mellom anførselstegn."
+print("Formatet er riktig.")
+### BEGIN HIDDEN TESTS
+assert svar.strip().lower() == "samproduksjon", "Ikke riktig. Det er samproduksjon."
+### END HIDDEN TESTS
+'''
+
+
+def _error(ename: str, evalue: str, traceback: list[str]):
+    return new_output("error", ename=ename, evalue=evalue, traceback=traceback)
+
+
+def test_tampering_finds_edited_and_deleted_locked_cells(tmp_path: Path):
+    """Are an edited test cell and a deleted locked cell reported, and an untouched release not?"""
+    submitted = tmp_path / "innlevering.ipynb"
+    shutil.copy(RELEASED, submitted)
+    assert find_tampering(RELEASED, submitted) == []
+    nb = nbformat.read(submitted, as_version=4)
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")
+    test.source = "pass"
+    deleted = nb.cells.pop(1).metadata["nbgrader"]["grade_id"]
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = 'svar = "noe annet"'  # answering is not tampering
+    nbformat.write(nb, submitted)
+    assert find_tampering(RELEASED, submitted) == [
+        f"cellen «{deleted}» er slettet",
+        f"cellen «{test.metadata['nbgrader']['grade_id']}» er endret",
+    ]
+
+
+def test_feedback_hides_a_failing_hidden_test():
+    """Is a hidden test removed from the source and its traceback replaced by one Norwegian line?"""
+    cell = new_code_cell(TEST_CELL, outputs=[
+        new_output("stream", name="stdout", text="Formatet er riktig.\n"),
+        _error("AssertionError", "Ikke riktig. Det er samproduksjon.",
+               ["---> 4 assert svar.strip().lower() == \"samproduksjon\", \"Ikke riktig. Det er samproduksjon.\""]),
+    ])
+    sanitise_cell(cell)
+    assert "samproduksjon" not in cell.source and "HIDDEN" not in cell.source
+    assert "Svaret må stå mellom anførselstegn." in cell.source
+    texts = [o.get("text", "") for o in cell.outputs]
+    assert texts == ["Formatet er riktig.\n", HIDDEN_TEST_FAILED + "\n"]
+    assert all(o.output_type != "error" for o in cell.outputs)
+
+
+def test_feedback_keeps_the_visible_message_without_code():
+    """Does a failing visible format test show its friendly message, and no traceback with code?"""
+    cell = new_code_cell(TEST_CELL, outputs=[
+        _error("AssertionError", "Svaret må stå mellom anførselstegn.",
+               ["---> 1 assert isinstance(svar, str), \"Svaret må stå mellom anførselstegn.\"",
+                "      2 print(\"Formatet er riktig.\")", "      3 ### BEGIN HIDDEN TESTS"]),
+    ])
+    sanitise_cell(cell)
+    assert [o.text for o in cell.outputs] == ["AssertionError: Svaret må stå mellom anførselstegn.\n"]
+
+
+def test_feedback_hides_a_traceback_that_shows_hidden_lines():
+    """Is an error whose message is not from the hidden tests still hidden when its traceback shows them?"""
+    cell = new_code_cell(TEST_CELL, outputs=[
+        _error("AttributeError", "'int' object has no attribute 'strip'",
+               ["----> 4 assert svar.strip().lower() == \"samproduksjon\", \"Ikke riktig. Det er samproduksjon.\""]),
+    ])
+    sanitise_cell(cell)
+    assert [o.text for o in cell.outputs] == [HIDDEN_TEST_FAILED + "\n"]
+
+
+def test_feedback_removes_the_mark_scheme():
+    """Is the mark scheme cut out of a task cell, and the task text kept?"""
+    cell = new_markdown_cell("Skriv en refleksjon.\n\n=== BEGIN MARK SCHEME ===\n4 p: alt er med.\n=== END MARK SCHEME ===\n")
+    sanitise_cell(cell)
+    assert cell.source.strip() == "Skriv en refleksjon."
+
+
+def _exercise(total: str, auto: int = 2, manual: int = 3):
+    return new_notebook(cells=[
+        new_markdown_cell(f"# Oppgave\n\nOppgaven gir til sammen **{total} poeng**: {auto} poeng rettes automatisk "
+                          f"og {manual} poeng rettes av faglæreren."),
+        new_code_cell("assert True", metadata={"nbgrader": {"grade": True, "solution": False, "points": auto, "grade_id": "t"}}),
+        new_markdown_cell("Refleksjon", metadata={"nbgrader": {"task": True, "points": manual, "grade_id": "r"}}),
+    ])
+
+
+def test_points_must_add_up():
+    """Does the points check accept a matching total and explain, in Norwegian, one that does not add up?"""
+    assert points(_exercise("5")) == (2, 3)
+    good, bad, split = Result("a"), Result("b"), Result("c")
+    check_points(_exercise("5"), good)
+    check_points(_exercise("6"), bad)
+    nb = _exercise("5")
+    nb.cells[0].source = nb.cells[0].source.replace("2 poeng rettes automatisk og 3", "3 poeng rettes automatisk og 2")
+    check_points(nb, split)
+    assert good.ok
+    assert split.failed == ["Poeng: Innledningen sier 3 poeng automatisk og 2 for hånd, men cellene gir 2 automatisk og 3 for hånd."]
+    assert bad.failed == ["Poeng: Innledningen sier 6 poeng til sammen, men cellene gir 5 (2 automatisk + 3 for hånd)."]
+    missing = Result("d")
+    nb = _exercise("5")
+    nb.cells[0].source = "# Oppgave uten poeng"
+    check_points(nb, missing)
+    assert "sier ikke hvor mange poeng" in missing.failed[0]
+
+
+def test_leak_check_finds_a_solution_line(tmp_path: Path):
+    """Does the leak check pass on the committed exercise and catch a solution line copied into it?"""
+    source = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    folder = tmp_path / ASSIGNMENT
+    folder.mkdir()
+    shutil.copy(RELEASED, folder)
+    clean = Result(ASSIGNMENT)
+    check_leaks(source, folder, clean)
+    assert clean.ok, clean.failed
+    nb = nbformat.read(folder / RELEASED.name, as_version=4)
+    solution = nbformat.read(source, as_version=4)
+    secret = next(c for c in solution.cells if "### BEGIN HIDDEN TESTS" in c.source).source
+    line = secret.split("### BEGIN HIDDEN TESTS")[1].strip().splitlines()[0]
+    nb.cells[0].source += "\n" + line
+    nbformat.write(nb, folder / RELEASED.name)
+    leaky = Result(ASSIGNMENT)
+    check_leaks(source, folder, leaky)
+    assert not leaky.ok and "Lekkasje til studentene" in leaky.failed[0]
+
+
+def test_pseudonyms_are_stable_and_keyed():
+    """Is a pseudonym the same for the same student and key, and different for another key or student?"""
+    assert pseudonym("elev_a", b"k1") == pseudonym("elev_a", b"k1")
+    assert pseudonym("elev_a", b"k1") != pseudonym("elev_a", b"k2")
+    assert pseudonym("elev_a", b"k1") != pseudonym("elev_b", b"k1")
+    assert pseudonym("elev_a", b"k1").startswith("p-") and "elev" not in pseudonym("elev_a", b"k1")
+
+
+def test_student_facing_code_never_imports_the_instructor_tooling():
+    """Do the student-facing modules, lessons and exercises stay clear of course.instructor?"""
+    paths = [p for p in (ROOT / "course").glob("*.py")]
+    paths += sorted((ROOT / "lessons").glob("*.ipynb")) + sorted((ROOT / "exercises").rglob("*.ipynb"))
+    assert paths
+    for path in paths:
+        assert "instructor" not in path.read_text(encoding="utf-8"), f"{path.name} refers to course.instructor"
