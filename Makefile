@@ -11,6 +11,10 @@ LOCK   := requirements/lock.txt
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 PYTEST_ARGS ?=
+# The folder JupyterLab opens, and extra server flags: the browser tests start
+# `make lab` on a temporary copy of the course with a token of their own.
+LAB_ROOT ?= $(CURDIR)
+LAB_ARGS ?=
 
 # nbgrader shells out to `alembic`, so the environment's bin/ comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -34,13 +38,15 @@ $(STAMP): pyproject.toml $(LOCK) config/jupyterlab-overrides.json
 	install -D -m 644 config/jupyterlab-overrides.json $(LAB_SETTINGS)
 	touch $(STAMP)
 
+# Started from inside LAB_ROOT: nbgrader's formgrader reads nbgrader_config.py
+# from the folder the server is started in.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons \
+	cd "$(LAB_ROOT)" && $(CURDIR)/$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
+		--ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/lessons \
 		--LabApp.news_url=None \
-		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate
+		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate $(LAB_ARGS)
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps node_modules/.package-lock.json
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP) system-deps
@@ -50,6 +56,10 @@ test-fast: $(STAMP) system-deps
 # installed with apt when missing and run as root, otherwise named.
 system-deps:
 	@bash scripts/system-deps.sh
+
+# axe-core for the browser tests' accessibility checks, at the locked version.
+node_modules/.package-lock.json: package.json package-lock.json | system-deps
+	npm ci --no-audit --no-fund --loglevel=error
 
 exercises: $(STAMP)
 	for dir in solutions/oppgave_*/; do \

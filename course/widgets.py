@@ -95,14 +95,33 @@ class SortingWidget(widgets.VBox):
         self.summary.value = f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
 
 
-def _show_figure(output: widgets.Output, fig) -> None:
-    """Replace what an Output shows with a figure, as a PNG image."""
-    from IPython.display import Image
+def _chart_output(png: bytes, alt: str) -> dict:
+    """An Output's display data for a chart: the PNG, and the same image as HTML with alt text.
 
+    JupyterLab shows the HTML (it ranks above PNG), so a screen reader gets the
+    alt text; the chart's full text alternative (a table) stays next to it.
+    """
+    import base64
+
+    data = base64.b64encode(png).decode("ascii")
+    return {
+        "output_type": "display_data",
+        "data": {
+            "text/html": f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">',
+            "image/png": data,
+            "text/plain": alt,
+        },
+        "metadata": {},
+    }
+
+
+def _show_figure(output: widgets.Output, fig) -> None:
+    """Replace what an Output shows with a figure, as a PNG image with alt text (its title)."""
     from course.charts_grid import png
 
-    output.outputs = ()
-    output.append_display_data(Image(data=png(fig), format="png"))
+    title = fig.axes[0].get_title() if fig.axes else ""
+    alt = f"Diagram: {title}. Tallene står også som tekst under diagrammet." if title else "Diagram. Tallene står også som tekst under diagrammet."
+    output.outputs = (_chart_output(png(fig), alt),)
 
 
 _GRID_COLUMNS = ("Aktør", "Makt", "Interesse", "Kvadrant", "Råd")
@@ -285,15 +304,7 @@ class RiskRegisterWidget(widgets.VBox):
         fig = charts_risk.risk_matrix_figure(m, self.ratings)
         self.figure = fig
         png = charts_risk.figure_png(fig)
-        import base64
-
-        self.chart.outputs = (
-            {
-                "output_type": "display_data",
-                "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "Risikomatrise (se tabellen over)"},
-                "metadata": {},
-            },
-        )
+        self.chart.outputs = (_chart_output(png, "Risikomatrise (se tabellen over)"),)
         advice = html.escape(m.feedback(self.ratings)).replace("\n", "<br>")
         self.advice.value = f'<div role="status" style="border-left: 4px solid {RIGHT_COLOUR}; padding-left: 0.5em;">{advice}</div>'
 
