@@ -73,13 +73,18 @@ c.IgnorePattern.pattern = r"(?m)^.*:\d+: \w*Warning: "
 
 # Feedback in Norwegian, with no hidden tests or mark schemes in it, not even in
 # the traceback of a failing hidden test (course/instructor/feedback.py; the
-# template is a translated copy of nbgrader's, in course/instructor/templates/).
+# template is a translated copy of nbgrader's, in course/instructor/templates/feedback/).
 from course.instructor.feedback import TEMPLATES, HideHiddenTests  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
+from nbgrader.server_extensions.formgrader.handlers import template_path as NBGRADER_TEMPLATES  # noqa: E402
 
-c.HTMLExporter.template_name = "tilbakemelding"
-c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
+# The Norwegian template is named "feedback", the name generate_feedback asks
+# for, and its folder comes first. HTMLExporter.template_name is deliberately
+# not set: formgrader uses HTMLExporter too (with its "formgrade" template, from
+# nbgrader's folder listed second), and a template_name here would replace it
+# there as well, leaving formgrader's grading page without score boxes.
+c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
 
 # Submissions downloaded from an LMS (`nbgrader zip_collect`, or

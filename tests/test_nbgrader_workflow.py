@@ -148,7 +148,7 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
     assert len(feedback) == 1, "the student did not receive their feedback"
     text = feedback[0].read_text(encoding="utf-8")
     assert "Godt begrunnet eksempel." in text
-    # The course's Norwegian feedback template (course/instructor/templates/tilbakemelding) says "Poeng".
+    # The course's Norwegian feedback template (course/instructor/templates/feedback) says "Poeng".
     assert re.search(rf"Poeng:\s*{auto_points + manual_points:g}", re.sub(r"<[^>]+>", " ", text)), "feedback shows the wrong total"
 
     export = course.root / "karakterer.csv"

@@ -176,4 +176,4 @@ def test_instructor_grades_reflection_in_formgrader(browser, lab: Lab, submissio
     text = re.sub(r"<[^>]+>", " ", feedback.read_text(encoding="utf-8"))
     assert COMMENT in text, "the comment from Formgrader is missing in the feedback"
     total = submission.auto_points + submission.manual_points
-    assert re.search(rf"\(Score:\s*{total:g}(\.0)?\s*/\s*{total:g}(\.0)?\)", text), "the feedback shows the wrong total"
+    assert re.search(rf"\(Poeng:\s*{total:g}(\.0)?\s*/\s*{total:g}(\.0)?\)", text), "the feedback shows the wrong total"
