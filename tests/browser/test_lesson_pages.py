@@ -33,6 +33,7 @@ from browser.notebook import (
     screenshot,
     use_with_keyboard,
     use_with_mouse,
+    wait_for_kernel_idle,
     widget_views,
 )
 from conftest import ROOT
@@ -153,6 +154,7 @@ def test_activities_work_from_the_keyboard(lesson: OpenLesson):
             "Did a JupyterLab shortcut take an arrow key (see config/jupyterlab-overrides.json)?"
         )
         _wait_for_new_feedback(lesson, act, view, before)
+        wait_for_kernel_idle(lesson.page)  # every key handled before the next activity is used
 
 
 def test_using_each_activity_changes_the_feedback(lesson: OpenLesson):
@@ -163,6 +165,7 @@ def test_using_each_activity_changes_the_feedback(lesson: OpenLesson):
         before = response_text(view)
         assert use_with_mouse(view) > 0, f"{act.name}: no control the test knows how to use (see CONTROLS)"
         _wait_for_new_feedback(lesson, act, view, before)
+        wait_for_kernel_idle(lesson.page)  # every choice handled before the next activity is used
         screenshot(lesson.page, output_area(lesson.page, act), folder / f"{number:02d}_{act.name}.png")
 
 
