@@ -131,7 +131,10 @@ def _scale_choice(description: str, options: list[tuple[str, int]], value: int, 
     label (a screen reader reads the question) and is used with Tab and the arrow
     keys, whereas ipywidgets' sliders have a handle without an accessible name.
     """
-    choice = widgets.Dropdown(options=options, value=value, description=description, style={"description_width": "initial"})
+    choice = widgets.Dropdown(
+        options=options, value=value, description=description,
+        style={"description_width": "initial"}, layout=widgets.Layout(width="90%"),
+    )
     choice.observe(observer, names="value")
     return choice
 
@@ -280,7 +283,7 @@ class RiskRegisterWidget(widgets.VBox):
                 choices.append(choice)
             readout = widgets.HTML()
             self.readouts.append(readout)
-            rows.append(widgets.VBox([text, widgets.HBox(choices), readout]))
+            rows.append(widgets.VBox([text, *choices, readout]))
         self.table = widgets.HTML()
         self.chart = widgets.Output()
         self.advice = widgets.HTML()
