@@ -124,11 +124,43 @@ def _show_figure(output: widgets.Output, fig) -> None:
     output.outputs = (_chart_output(png(fig), alt),)
 
 
+def _scale_choice(description: str, options: list[tuple[str, int]], value: int, observer) -> widgets.Dropdown:
+    """A labelled drop-down for a rating scale: each option is a number and its meaning in words.
+
+    Ratings are drop-downs, not sliders: a <select> is named by its ``description``
+    label (a screen reader reads the question) and is used with Tab and the arrow
+    keys, whereas ipywidgets' sliders have a handle without an accessible name.
+    """
+    choice = widgets.Dropdown(
+        options=options, value=value, description=description,
+        style={"description_width": "initial"}, layout=widgets.Layout(width="90%"),
+    )
+    choice.observe(observer, names="value")
+    return choice
+
+
+def _grid_word(value: int) -> str:
+    """A power/interest rating in words; "høy" starts where the model's "high" starts (GRID_HIGH)."""
+    if value == models.GRID_MIN:
+        return "ingen"
+    if value < models.GRID_HIGH:
+        return "svært lav" if value < models.GRID_HIGH - 2 else "lav"
+    return "høy" if value < models.GRID_HIGH + 3 else "svært høy"
+
+
+GRID_OPTIONS = [(f"{v} – {_grid_word(v)}", v) for v in range(models.GRID_MIN, models.GRID_MAX + 1)]
+
+
+def _numbered(labels) -> list[tuple[str, int]]:
+    """Options "1 – label", "2 – label", ... for a 1-5 scale described in words."""
+    return [(f"{i} – {label}", i) for i, label in enumerate(labels, start=models.SCALE_MIN)]
+
+
 _GRID_COLUMNS = ("Aktør", "Makt", "Interesse", "Kvadrant", "Råd")
 
 
 class StakeholderGridWidget(widgets.VBox):
-    """Rate the actors of a case on power and interest; a grid, a table and advice follow the sliders."""
+    """Rate the actors of a case on power and interest (0-10); a grid, a table and advice follow the choices."""
 
     def __init__(self, grid: models.StakeholderGrid):
         from course import charts_grid
@@ -136,23 +168,16 @@ class StakeholderGridWidget(widgets.VBox):
         self.model = grid
         self._charts = charts_grid
         header = widgets.HTML(f"<h4>{html.escape(grid.title)}</h4><p>{html.escape(grid.case)}</p>")
-        self.sliders: list[tuple[widgets.IntSlider, widgets.IntSlider]] = []
+        self.choices: list[tuple[widgets.Dropdown, widgets.Dropdown]] = []
         rows = []
-        style = {"description_width": "initial"}
         for actor in grid.actors:
             who = actor.name + (" (målgruppen)" if actor.target_group else "")
             text = widgets.HTML(f"<p><strong>{html.escape(who)}.</strong> {html.escape(actor.description)}</p>")
             power, interest = (
-                widgets.IntSlider(
-                    value=value, min=models.GRID_MIN, max=models.GRID_MAX, description=f"{label}: {actor.name}",
-                    tooltip=f"{label} for {actor.name}, fra {models.GRID_MIN} til {models.GRID_MAX}",
-                    continuous_update=False, style=style, layout=widgets.Layout(width="90%"),
-                )
+                _scale_choice(f"{label}: {actor.name}", GRID_OPTIONS, value, self._update)
                 for label, value in (("Makt", actor.power), ("Interesse", actor.interest))
             )
-            power.observe(self._update, names="value")
-            interest.observe(self._update, names="value")
-            self.sliders.append((power, interest))
+            self.choices.append((power, interest))
             rows.append(widgets.VBox([text, power, interest]))
         self.chart = widgets.Output()
         self.text_alternative = widgets.HTML()
@@ -166,7 +191,7 @@ class StakeholderGridWidget(widgets.VBox):
         return cls(loader.get(entry_id, models.StakeholderGrid))
 
     def _update(self, _change=None) -> None:
-        self.placements = self.model.place([(p.value, i.value) for p, i in self.sliders])
+        self.placements = self.model.place([(p.value, i.value) for p, i in self.choices])
         _show_figure(self.chart, self._charts.stakeholder_figure(self.placements, "Makt og interesse (oppdiktet sak)"))
         rows = "".join(
             f"<tr><td>{html.escape(p.actor.name)}</td><td>{p.power}</td><td>{p.interest}</td>"
@@ -198,23 +223,19 @@ class SelfAssessmentWidget(widgets.VBox):
             f"<h4>{html.escape(assessment.title)}</h4><p>{html.escape(assessment.instructions)}</p>"
             f"<p>Skala: {html.escape(scale)}.</p>"
         )
-        options = [(f"{i} {label}", i) for i, label in enumerate(assessment.scale, start=models.SCALE_MIN)]
+        options = _numbered(assessment.scale)
         middle = (models.SCALE_MIN + models.SCALE_MAX) // 2
-        self.ratings: list[list[widgets.SelectionSlider]] = []
+        self.ratings: list[list[widgets.Dropdown]] = []
         rows = []
         for point in assessment.points:
-            sliders = []
+            choices = []
             rows.append(widgets.HTML(f"<p><strong>{html.escape(point.name)}</strong></p>"))
             for number, statement in enumerate(point.statements, start=1):
-                slider = widgets.SelectionSlider(
-                    options=options, value=middle, description=f"{point.name} {number}",
-                    tooltip=statement, continuous_update=False,
-                    style={"description_width": "12em"}, layout=widgets.Layout(width="90%"),
-                )
-                slider.observe(self._update, names="value")
-                sliders.append(slider)
-                rows.extend([widgets.HTML(f"<p>{number}. {html.escape(statement)}</p>"), slider])
-            self.ratings.append(sliders)
+                choice = _scale_choice(f"{point.name} {number}", options, middle, self._update)
+                choice.tooltip = statement
+                choices.append(choice)
+                rows.extend([widgets.HTML(f"<p>{number}. {html.escape(statement)}</p>"), choice])
+            self.ratings.append(choices)
         self.chart = widgets.Output()
         self.text_alternative = widgets.HTML()
         self.feedback = widgets.HTML()
@@ -227,7 +248,7 @@ class SelfAssessmentWidget(widgets.VBox):
         return cls(loader.get(entry_id, models.SelfAssessment))
 
     def _update(self, _change=None) -> None:
-        self.result = self.model.assess([[s.value for s in sliders] for sliders in self.ratings])
+        self.result = self.model.assess([[c.value for c in choices] for choices in self.ratings])
         _show_figure(self.chart, self._charts.radar_figure(self.result.scores, "Din egenvurdering"))
         items = "".join(
             f"<li>{html.escape(name)}: {models.format_mean(score)}</li>" for name, score in self.result.scores.items()
@@ -240,7 +261,7 @@ _RISK_COLUMNS = ("Plass", "Risiko", "Sannsynlighet", "Konsekvens", "Risikoscore"
 
 
 class RiskRegisterWidget(widgets.VBox):
-    """Rate each risk on two sliders; a ranked table, a risk matrix and advice update as they move."""
+    """Rate each risk in two drop-downs (1-5); a ranked table, a risk matrix and advice update on every choice."""
 
     def __init__(self, register: models.RiskRegister):
         self.model = register
@@ -248,24 +269,21 @@ class RiskRegisterWidget(widgets.VBox):
             f"<h4>{html.escape(register.title)}</h4><p><em>{html.escape(register.project)}</em></p>"
             f"<p>{html.escape(register.instructions)}</p>"
         )
-        self.likelihood: list[widgets.IntSlider] = []
-        self.consequence: list[widgets.IntSlider] = []
+        self.likelihood: list[widgets.Dropdown] = []
+        self.consequence: list[widgets.Dropdown] = []
         self.readouts: list[widgets.HTML] = []
         rows = []
+        scales = ((register.likelihood_scale, "Sannsynlighet", self.likelihood), (register.consequence_scale, "Konsekvens", self.consequence))
         for number, risk in enumerate(register.risks, start=1):
             text = widgets.HTML(f"<p><strong>Risiko {number}: {html.escape(risk.title)}.</strong> {html.escape(risk.description)}</p>")
-            sliders = []
-            for name, store in (("Sannsynlighet", self.likelihood), ("Konsekvens", self.consequence)):
-                slider = widgets.IntSlider(
-                    value=3, min=1, max=5, description=f"{name}, risiko {number}:", continuous_update=False,
-                    style={"description_width": "initial"}, tooltip=f"{name} for risiko {number}, fra 1 til 5",
-                )
-                slider.observe(self._update, names="value")
-                store.append(slider)
-                sliders.append(slider)
+            choices = []
+            for labels, name, store in scales:
+                choice = _scale_choice(f"{name}, risiko {number}:", _numbered(labels), 3, self._update)
+                store.append(choice)
+                choices.append(choice)
             readout = widgets.HTML()
             self.readouts.append(readout)
-            rows.append(widgets.VBox([text, widgets.HBox(sliders), readout]))
+            rows.append(widgets.VBox([text, *choices, readout]))
         self.table = widgets.HTML()
         self.chart = widgets.Output()
         self.advice = widgets.HTML()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import pytest
 
 from course import charts_grid, loader, models
+from course import widgets as widget_module
 from course.widgets import SelfAssessmentWidget, StakeholderGridWidget, activity
 
 # --- Models ---------------------------------------------------------------------
@@ -263,30 +265,41 @@ def test_radar_chart_draws_the_scores_closed():
 # --- Widgets ----------------------------------------------------------------------------
 
 
-def test_grid_widget_follows_the_sliders():
+def test_grid_widget_follows_the_choices():
     w = StakeholderGridWidget(GRID)
     assert [p.quadrant for p in w.placements] == ["hold_informert", "samarbeid_tett", "hold_tilfreds", "folg_med"]
     assert "Gi dem mer makt." in w.feedback.value
     assert len(w.chart.outputs) == 1
     before = w.chart.outputs
-    w.sliders[0][0].value = 7  # the target group's power
+    w.choices[0][0].value = 7  # the target group's power
     assert w.placements[0].quadrant == "samarbeid_tett"
     assert "<td>Brukerne</td><td>7</td><td>8</td><td>Samarbeid tett</td><td>Råd ST.</td>" in w.text_alternative.value
     assert "Sjekk at makten er reell." in w.feedback.value and "Gi dem mer makt." not in w.feedback.value
     assert w.chart.outputs != before and len(w.chart.outputs) == 1
-    w.sliders[3][1].value = 6  # the shop's interest
+    w.choices[3][1].value = 6  # the shop's interest
     assert "<td>Butikken</td><td>1</td><td>6</td><td>Hold informert</td><td>Råd HI.</td>" in w.text_alternative.value
 
 
-def test_grid_widget_sliders_are_labelled_and_bounded():
+def test_grid_widget_choices_are_labelled_and_bounded():
+    """Labelled drop-downs (not sliders, whose handle has no accessible name) with the scale 0-10 in words."""
     w = StakeholderGridWidget(GRID)
-    power, interest = w.sliders[1]
+    power, interest = w.choices[1]
+    assert isinstance(power, widgets.Dropdown) and isinstance(interest, widgets.Dropdown)
     assert power.description == "Makt: Kommunen" and interest.description == "Interesse: Kommunen"
-    assert (power.min, power.max, interest.min, interest.max) == (0, 10, 0, 10)
+    assert [v for _, v in power.options] == list(range(0, 11)) == [v for _, v in interest.options]
     assert (power.value, interest.value) == (8, 7)
+    assert (power.label, interest.label) == ("8 – svært høy", "7 – høy")
 
 
-def test_assessment_widget_follows_the_sliders():
+def test_grid_words_agree_with_the_model_on_what_is_high():
+    """A rating called "høy" or "svært høy" is exactly one the model counts as high (GRID_HIGH or more)."""
+    labels = dict((v, label) for label, v in widget_module.GRID_OPTIONS)
+    assert labels[0] == "0 – ingen" and labels[1] == "1 – svært lav" and labels[10] == "10 – svært høy"
+    for value, label in labels.items():
+        assert ("høy" in label) == (value >= models.GRID_HIGH), label
+
+
+def test_assessment_widget_follows_the_choices():
     w = SelfAssessmentWidget(ASSESSMENT)
     assert w.result.scores == {"Kapasitetsbygging": 3.0, "Kommunikasjon": 3.0, "Raushet": 3.0}
     assert "samme snitt" in w.feedback.value
@@ -300,9 +313,10 @@ def test_assessment_widget_follows_the_sliders():
 
 def test_assessment_widget_shows_the_scale_in_words():
     w = SelfAssessmentWidget(ASSESSMENT)
-    slider = w.ratings[0][0]
-    assert slider.description == "Kapasitetsbygging 1"
-    assert [v for _, v in slider.options] == [1, 2, 3, 4, 5] and slider.label == "3 c"
+    choice = w.ratings[0][0]
+    assert isinstance(choice, widgets.Dropdown) and choice.description == "Kapasitetsbygging 1"
+    assert [v for _, v in choice.options] == [1, 2, 3, 4, 5] and choice.label == "3 – c"
+    assert [label for label, _ in choice.options] == ["1 – a", "2 – b", "3 – c", "4 – d", "5 – e"]
 
 
 def test_activity_builds_the_new_widgets_from_content():

@@ -129,10 +129,12 @@ def test_risk_matrix_refuses_a_bad_rating():
 # --- Risk register widget -------------------------------------------------------
 
 
-def test_risk_widget_updates_table_chart_and_advice_when_a_slider_moves():
+def test_risk_widget_updates_table_chart_and_advice_when_a_choice_changes():
     w = RiskRegisterWidget(REGISTER)
     assert [s.value for s in w.likelihood + w.consequence] == [3] * 6
-    assert all(s.min == 1 and s.max == 5 for s in w.likelihood + w.consequence)
+    assert all(isinstance(c, widgets.Dropdown) for c in w.likelihood + w.consequence)
+    assert all([v for _, v in c.options] == [1, 2, 3, 4, 5] for c in w.likelihood + w.consequence)
+    assert w.likelihood[0].label == "3 – s3" and w.consequence[0].options[4] == ("5 – k5", 5)
     assert (w.likelihood[1].description, w.consequence[1].description) == ("Sannsynlighet, risiko 2:", "Konsekvens, risiko 2:")
     first_chart = w.chart.outputs[0]["data"]["image/png"]
     w.likelihood[1].value = 5
