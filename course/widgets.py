@@ -32,6 +32,40 @@ def _feedback_html(feedback: models.Feedback | None) -> str:
     )
 
 
+def _summary_html(result: models.SortingResult) -> str:
+    return f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
+
+
+class _CaseList(widgets.VBox):
+    """Numbered cases, each with its own control and feedback, checked together by one button.
+
+    The shared frame of the sorting and the ladder activities; subclasses say which
+    control each case gets.
+    """
+
+    def _build(self, header: widgets.Widget, texts: list[str], make_choice) -> None:
+        self.choices: list[widgets.Widget] = []
+        self.case_feedback: list[widgets.HTML] = []
+        rows = []
+        for number, text in enumerate(texts, start=1):
+            choice = make_choice(number)
+            feedback = widgets.HTML()
+            self.choices.append(choice)
+            self.case_feedback.append(feedback)
+            case = widgets.HTML(f"<p><strong>Sak {number}.</strong> {html.escape(text)}</p>")
+            rows.append(widgets.VBox([case, choice, feedback]))
+        self.check = widgets.Button(description="Sjekk svarene", button_style="primary", tooltip="Sjekk svarene")
+        self.summary = widgets.HTML()
+        self.check.on_click(self._show_feedback)
+        widgets.VBox.__init__(self, [header, *rows, self.check, self.summary])
+
+    def _show_feedback(self, _button=None) -> None:
+        result = self.model.check([choice.value for choice in self.choices])
+        for widget, feedback in zip(self.case_feedback, result.feedback):
+            widget.value = _feedback_html(feedback)
+        self.summary.value = _summary_html(result)
+
+
 class MultipleChoiceWidget(widgets.VBox):
     """A multiple-choice question that explains every option when checked."""
 
@@ -57,7 +91,7 @@ class MultipleChoiceWidget(widgets.VBox):
         self.feedback.value = _feedback_html(self.model.check(self.choice.value))
 
 
-class SortingWidget(widgets.VBox):
+class SortingWidget(_CaseList):
     """Sort short cases into categories, with an explanation for every case."""
 
     def __init__(self, task: models.SortingTask):
@@ -65,34 +99,19 @@ class SortingWidget(widgets.VBox):
         header = widgets.HTML(
             f"<h4>{html.escape(task.title)}</h4><p>{html.escape(task.instructions)}</p>"
         )
-        self.choices: list[widgets.Dropdown] = []
-        self.case_feedback: list[widgets.HTML] = []
-        rows = []
-        for number, case in enumerate(task.cases, start=1):
-            text = widgets.HTML(f"<p><strong>Sak {number}.</strong> {html.escape(case.text)}</p>")
-            choice = widgets.Dropdown(
+        self._build(
+            header,
+            [case.text for case in task.cases],
+            lambda number: widgets.Dropdown(
                 options=[("Velg kategori", None), *[(c, c) for c in task.categories]],
                 index=0,  # shows "Velg kategori"; value=None would show an empty box
                 description=f"Sak {number}:",
-            )
-            feedback = widgets.HTML()
-            self.choices.append(choice)
-            self.case_feedback.append(feedback)
-            rows.append(widgets.VBox([text, choice, feedback]))
-        self.check = widgets.Button(description="Sjekk svarene", button_style="primary", tooltip="Sjekk svarene")
-        self.summary = widgets.HTML()
-        self.check.on_click(self._show_feedback)
-        super().__init__([header, *rows, self.check, self.summary])
+            ),
+        )
 
     @classmethod
     def from_content(cls, entry_id: str) -> SortingWidget:
         return cls(loader.get(entry_id, models.SortingTask))
-
-    def _show_feedback(self, _button=None) -> None:
-        result = self.model.check([choice.value for choice in self.choices])
-        for widget, feedback in zip(self.case_feedback, result.feedback):
-            widget.value = _feedback_html(feedback)
-        self.summary.value = f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
 
 
 def _chart_output(png: bytes, alt: str) -> dict:
@@ -452,10 +471,6 @@ class EstimateWidget(widgets.VBox):
         self.feedback.value = _feedback_html(feedback)
 
 
-def _summary_html(result: models.SortingResult) -> str:
-    return f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
-
-
 class MatchingTableWidget(widgets.VBox):
     """A table to fill in: one dropdown per cell, with an explanation for every cell when checked."""
 
@@ -495,7 +510,7 @@ class MatchingTableWidget(widgets.VBox):
         self.summary.value = _summary_html(result)
 
 
-class LadderWidget(widgets.VBox):
+class LadderWidget(_CaseList):
     """Place scenarios on a participation ladder: the ladder as a table, then one vertical list of rungs per scenario."""
 
     def __init__(self, task: models.LadderTask):
@@ -517,26 +532,13 @@ class LadderWidget(widgets.VBox):
         labels = [
             (f"{n}. {r.name}" + (f" ({r.group})" if r.group else ""), n) for n, r in reversed(numbered)
         ]
-        self.choices: list[widgets.RadioButtons] = []
-        self.case_feedback: list[widgets.HTML] = []
-        rows = []
-        for number, scenario in enumerate(task.scenarios, start=1):
-            text = widgets.HTML(f"<p><strong>Sak {number}.</strong> {html.escape(scenario.text)}</p>")
-            choice = widgets.RadioButtons(options=labels, value=None, description=f"Sak {number}:", layout=widgets.Layout(width="100%"))
-            feedback = widgets.HTML()
-            self.choices.append(choice)
-            self.case_feedback.append(feedback)
-            rows.append(widgets.VBox([text, choice, feedback]))
-        self.check = widgets.Button(description="Sjekk svarene", button_style="primary", tooltip="Sjekk svarene")
-        self.summary = widgets.HTML()
-        self.check.on_click(self._show_feedback)
-        super().__init__([header, *rows, self.check, self.summary])
-
-    def _show_feedback(self, _button=None) -> None:
-        result = self.model.check([c.value for c in self.choices])
-        for widget, feedback in zip(self.case_feedback, result.feedback):
-            widget.value = _feedback_html(feedback)
-        self.summary.value = _summary_html(result)
+        self._build(
+            header,
+            [scenario.text for scenario in task.scenarios],
+            lambda number: widgets.RadioButtons(
+                options=labels, value=None, description=f"Sak {number}:", layout=widgets.Layout(width="100%")
+            ),
+        )
 
 
 _VIEWS = {
