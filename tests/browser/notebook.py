@@ -125,20 +125,28 @@ def checks_right_or_wrong(view: Locator) -> bool:
 
 # --- using an activity with the mouse ---------------------------------------
 # One hook per kind of control: (CSS selector inside a widget view, what a student does).
-# Each hook picks the LAST choice, so that it differs from what the keyboard test chose.
+# Each hook picks the last choice, or the one before it if the last is already chosen: the
+# choice must differ from the current one (the keyboard test may have left the last one chosen,
+# e.g. when an arrow key wrapped round), or the feedback would rightly stay the same.
 # No sliders: ipywidgets' slider handle has no accessible name (axe: aria-input-field-name), so
 # the course rates with labelled drop-downs instead, and the accessibility test fails on a slider.
 
 
+def _other_than_current(count: int, current: int) -> int:
+    """The index to choose: the last one, unless it is the current one."""
+    return count - 1 if current != count - 1 else count - 2
+
+
 def _dropdown(control: Locator) -> None:
-    options = control.locator("option")
-    control.select_option(index=options.count() - 1)
+    current = control.evaluate("select => select.selectedIndex")
+    control.select_option(index=_other_than_current(control.locator("option").count(), current))
 
 
 def _radio_group(control: Locator) -> None:
     radios = control.locator("input[type=radio]")
     if radios.count():  # a finished branching case hides its choices
-        radios.last.check()
+        current = control.evaluate("box => [...box.querySelectorAll('input[type=radio]')].findIndex(r => r.checked)")
+        radios.nth(_other_than_current(radios.count(), current)).check()
 
 
 def _toggle_buttons(control: Locator) -> None:
