@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import yaml
 
@@ -79,6 +79,12 @@ class _Reader:
             raise self.error(field, f"må ha minst {minimum} elementer, men har {len(value)}.")
         return value
 
+    def entries(self, field: str, minimum: int = 1) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """Each item of a list of sub-entries, checked to be a mapping, with its label (``field[i]``)."""
+        for i, value in enumerate(self.items(field, minimum)):
+            label = f"{field}[{i}]"
+            yield label, self.mapping(value, label)
+
     def mapping(self, value: Any, label: str) -> Mapping[str, Any]:
         if not isinstance(value, dict):
             raise self.error(label, f"må være en oppføring med felter, men er {_describe(value)}.")
@@ -103,9 +109,7 @@ def _describe(value: Any) -> str:
 
 def _multiple_choice(r: _Reader) -> models.MultipleChoice:
     options = []
-    for i, raw in enumerate(r.items("options", minimum=2)):
-        label = f"options[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("options", minimum=2):
         options.append(
             models.Option(
                 text=r.text("text", raw, f"{label}.text"),
@@ -127,9 +131,7 @@ def _sorting(r: _Reader) -> models.SortingTask:
     if len(set(categories)) != len(categories):
         raise r.error("categories", "den samme kategorien står der mer enn én gang.")
     cases = []
-    for i, raw in enumerate(r.items("cases")):
-        label = f"cases[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("cases"):
         answer = r.text("answer", raw, f"{label}.answer")
         if answer not in categories:
             raise r.error(
@@ -205,9 +207,7 @@ def _rating(r: _Reader, raw: Mapping[str, Any], field: str, label: str, low: int
 
 def _stakeholder_grid(r: _Reader) -> models.StakeholderGrid:
     actors = []
-    for i, raw in enumerate(r.items("actors", minimum=2)):
-        label = f"actors[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("actors", minimum=2):
         actors.append(
             models.Actor(
                 name=r.text("name", raw, f"{label}.name"),
@@ -244,9 +244,7 @@ def _self_assessment(r: _Reader) -> models.SelfAssessment:
         if not isinstance(value, str) or not value.strip():
             raise r.error(f"scale[{i}]", f"må være en tekst som ikke er tom, men er {_describe(value)}.")
     points = []
-    for i, raw in enumerate(r.items("points", minimum=2)):
-        label = f"points[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("points", minimum=2):
         statements = raw.get("statements")
         if not isinstance(statements, list) or not statements:
             raise r.error(f"{label}.statements", "må være en liste med minst én påstand.")
@@ -282,9 +280,7 @@ def _scale(r: _Reader, field: str) -> tuple[str, ...]:
 
 def _risk_register(r: _Reader) -> models.RiskRegister:
     risks, example = [], []
-    for i, raw in enumerate(r.items("risks", minimum=2)):
-        label = f"risks[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("risks", minimum=2):
         risks.append(
             models.Risk(
                 title=r.text("title", raw, f"{label}.title"),
@@ -319,11 +315,9 @@ def _branching_case(r: _Reader) -> models.BranchingCase:
     """A case graph: every ``next`` exists, every node is reachable from ``start``, no cycles."""
     nodes: list[models.CaseNode] = []
     where: dict[str, str] = {}  # node id -> its label in the file, for messages
-    for i, raw in enumerate(r.items("nodes", minimum=2)):
-        label = f"nodes[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("nodes", minimum=2):
         node_id = r.text("id", raw, f"{label}.id")
-        label = f"nodes[{i}] (noden «{node_id}»)"
+        label = f"{label} (noden «{node_id}»)"
         if node_id in where:
             raise r.error(f"{label}.id", f"noden «{node_id}» finnes allerede som {where[node_id]}. Gi hver node sin egen id.")
         stage = r.text("stage", raw, f"{label}.stage")
@@ -411,16 +405,12 @@ def _texts(r: _Reader, raw: Any, label: str, minimum: int = 2) -> tuple[str, ...
 
 def _matching_table(r: _Reader) -> models.MatchingTable:
     columns = []
-    for i, raw in enumerate(r.items("columns")):
-        label = f"columns[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("columns"):
         columns.append(
             models.Column(title=r.text("title", raw, f"{label}.title"), options=_texts(r, raw.get("options"), f"{label}.options"))
         )
     rows = []
-    for i, raw in enumerate(r.items("rows")):
-        label = f"rows[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("rows"):
         name = r.text("name", raw, f"{label}.name")
         cells_raw = raw.get("cells")
         if not isinstance(cells_raw, list) or len(cells_raw) != len(columns):
@@ -445,9 +435,7 @@ def _matching_table(r: _Reader) -> models.MatchingTable:
 def _ladder_task(r: _Reader) -> models.LadderTask:
     groups = _texts(r, r.data["groups"], "groups") if "groups" in r.data else ()
     rungs = []
-    for i, raw in enumerate(r.items("rungs", minimum=3)):
-        label = f"rungs[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("rungs", minimum=3):
         group = r.text("group", raw, f"{label}.group") if groups else ""
         if groups and group not in groups:
             raise r.error(f"{label}.group", f"«{group}» er ikke en av gruppene ({', '.join(groups)}). Bruk en av dem.")
@@ -456,9 +444,7 @@ def _ladder_task(r: _Reader) -> models.LadderTask:
     if len({n.lower() for n in names}) != len(names):
         raise r.error("rungs", "det samme trinnet står der mer enn én gang.")
     scenarios = []
-    for i, raw in enumerate(r.items("scenarios")):
-        label = f"scenarios[{i}]"
-        raw = r.mapping(raw, label)
+    for label, raw in r.entries("scenarios"):
         answer = r.text("answer", raw, f"{label}.answer")
         if answer not in names:
             raise r.error(
