@@ -119,7 +119,8 @@ def _multiple_choice(r: _Reader) -> models.MultipleChoice:
         )
     if sum(o.correct for o in options) != 1:
         raise r.error("options", "nøyaktig ett alternativ skal ha «correct: true».")
-    return models.MultipleChoice(id=r.entry, question=r.text("question"), options=tuple(options))
+    # Shuffled here, once, so that widgets, tests and tools all read the order students see.
+    return models.MultipleChoice(id=r.entry, question=r.text("question"), options=tuple(options)).shuffled()
 
 
 def _sorting(r: _Reader) -> models.SortingTask:

@@ -6,7 +6,8 @@ browser. Every message a model produces is Norwegian and meant for students.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 
@@ -25,9 +26,37 @@ class Option:
     explanation: str
 
 
+def option_order(key: str, count: int) -> tuple[int, ...]:
+    """A fixed pseudo-random permutation of ``range(count)``, derived from ``key`` alone.
+
+    Authors tend to put the right option in the same place (first, or last and
+    longest); shuffling removes that cue. The order is derived from the
+    activity id only, not from the student's user name, on purpose:
+
+    * every student, the lecturer, the teaching notes and the tests see the
+      same order, so a seminar can talk about «det tredje alternativet» and a
+      screenshot in the guides matches what students see;
+    * the lesson questions are ungraded practice with the explanation shown at
+      once, so per-student orders would protect nothing worth protecting;
+    * the order does not depend on the machine, the account or ``PYTHONHASHSEED``
+      (it is a SHA-256 of the id and the option's position, not Python's
+      ``hash`` or ``random``, whose algorithms may change between versions),
+      so the same question looks the same on a laptop, on JupyterHub and in CI.
+
+    Changing an option's wording keeps the order; adding or removing an option
+    or renaming the id gives a new one.
+    """
+    return tuple(sorted(range(count), key=lambda i: hashlib.sha256(f"{key}\0{i}".encode()).digest()))
+
+
 @dataclass(frozen=True)
 class MultipleChoice:
-    """A question with one correct option and an explanation for every option."""
+    """A question with one correct option and an explanation for every option.
+
+    ``options`` are kept in the order given; the loader hands out
+    :meth:`shuffled` questions, so the content files' order is never what a
+    student sees.
+    """
 
     id: str
     question: str
@@ -36,6 +65,14 @@ class MultipleChoice:
     @property
     def correct_index(self) -> int:
         return next(i for i, o in enumerate(self.options) if o.correct)
+
+    def shuffled(self) -> MultipleChoice:
+        """The same question with its options in the order students see (see :func:`option_order`).
+
+        Each option moves as a whole, so its explanation and its ``correct``
+        flag always stay with it.
+        """
+        return replace(self, options=tuple(self.options[i] for i in option_order(self.id, len(self.options))))
 
     def check(self, choice: int | None) -> Feedback:
         """Judge the option with index ``choice`` (``None``: nothing chosen)."""

@@ -92,3 +92,75 @@ def test_every_shipped_question_has_one_right_option():
         if isinstance(entry, models.MultipleChoice):
             verdicts = [entry.check(i).correct for i in range(len(entry.options))]
             assert verdicts.count(True) == 1, entry.id
+
+
+# --- Shuffled options --------------------------------------------------------------
+
+
+def _yaml_questions() -> dict[str, list[dict]]:
+    """The multiple-choice entries as the content files write them: id -> options in file order."""
+    import yaml
+    from importlib import resources
+
+    found = {}
+    for f in (resources.files("course") / "content").iterdir():
+        if f.name.endswith(".yaml"):
+            for entry_id, data in yaml.safe_load(f.read_text(encoding="utf-8")).items():
+                if data.get("kind") == "multiple_choice":
+                    found[entry_id] = data["options"]
+    return found
+
+
+def test_option_order_is_a_fixed_permutation():
+    """Is the order a permutation that depends on the id only, the same on every machine and Python version?"""
+    assert sorted(models.option_order("l01_testdeg_1", 5)) == [0, 1, 2, 3, 4]
+    assert models.option_order("q", 4) == models.option_order("q", 4)
+    # A pinned value: if this changes, every student's order changes (SHA-256, not hash() or random).
+    assert models.option_order("eksempel", 4) == EKSEMPEL_ORDER
+    assert {models.option_order(f"sp_{n}", 4) for n in range(30)} != {(0, 1, 2, 3)}
+
+
+EKSEMPEL_ORDER = (1, 2, 3, 0)
+
+
+def test_shuffled_question_keeps_each_explanation_with_its_option():
+    question = models.MultipleChoice(
+        "eksempel",
+        "Hva?",
+        tuple(models.Option(t, t == "c", f"Forklaring {t}") for t in "abcd"),
+    ).shuffled()
+    assert [o.text for o in question.options] == ["b", "c", "d", "a"]
+    assert all(o.explanation == f"Forklaring {o.text}" for o in question.options)
+    assert question.check(question.correct_index).message == "Riktig! Forklaring c"
+
+
+def test_shipped_questions_are_shuffled_and_stable_across_loads():
+    """Is the order students see the same on every load, and not the file's order for many questions?"""
+    raw = _yaml_questions()
+    assert raw, "no multiple-choice questions found"
+    loaded = loader.load_all()
+    loader.load_all.cache_clear()
+    try:
+        again = loader.load_all()
+    finally:
+        loader.load_all.cache_clear()
+    moved = 0
+    for entry_id, options in raw.items():
+        shown = [o.text for o in loaded[entry_id].options]
+        assert shown == [o.text for o in again[entry_id].options], entry_id
+        moved += shown != [o["text"].strip() for o in options]
+    assert moved >= len(raw) // 3, f"only {moved} of {len(raw)} questions differ from the file's order"
+
+
+def test_shipped_explanations_follow_their_options():
+    """After shuffling, does every option keep the explanation and the verdict the content file gives it?"""
+    for entry_id, options in _yaml_questions().items():
+        written = {o["text"].strip(): (bool(o.get("correct", False)), o["explanation"].strip()) for o in options}
+        shown = {o.text: (o.correct, o.explanation) for o in loader.get(entry_id, models.MultipleChoice).options}
+        assert shown == written, entry_id
+
+
+def test_right_option_is_not_always_in_the_same_place():
+    """Across the shipped questions, is the right option found in more than one position?"""
+    positions = [e.correct_index for e in loader.load_all().values() if isinstance(e, models.MultipleChoice)]
+    assert len(set(positions)) > 1, positions

@@ -78,3 +78,14 @@ def test_widget_is_not_displayed_on_construction(capsys):
     w = MultipleChoiceWidget(QUESTION)
     assert isinstance(w, widgets.VBox)
     assert capsys.readouterr().out == ""
+
+
+def test_multiple_choice_widget_shows_the_models_shuffled_order():
+    """Does the widget list the options in the order the model (and the feedback) uses?"""
+    for entry_id, entry in loader.load_all().items():
+        if isinstance(entry, models.MultipleChoice):
+            w = activity(entry_id)
+            assert w.choice.options == tuple((o.text, i) for i, o in enumerate(entry.options)), entry_id
+            w.choice.value = entry.correct_index
+            w.check.click()
+            assert "Riktig!" in w.feedback.value, entry_id
