@@ -15,7 +15,8 @@ from conftest import ROOT
 # branches add their terms; until they are merged this test fails on purpose.
 MIN_TERMS = 30
 
-LINK = re.compile(r"ordliste\.md#([^)\s\"'>]*)")
+# A markdown link ``[text](../docs/ordliste.md#key)`` or an HTML ``href="...ordliste.md#key"``.
+LINK = re.compile(r"""(?:\]\(|href=["'])[^)\s"'>]*ordliste\.md#([^)\s"'>]*)""")
 
 
 def _script():
@@ -70,8 +71,11 @@ def test_every_glossary_link_resolves_to_a_term():
 
 def test_a_broken_glossary_link_is_found():
     """Would the link check catch a link to a key that is not a term, or an empty fragment?"""
-    text = "Se [årsverk](../docs/ordliste.md#arsverk) og [x](../docs/ordliste.md#finnes_ikke) og [y](ordliste.md#)."
-    assert broken_links({"l.ipynb": text}, {"arsverk"}) == ["l.ipynb: #finnes_ikke", "l.ipynb: #"]
+    text = (
+        "Se [årsverk](../docs/ordliste.md#arsverk) og [x](../docs/ordliste.md#finnes_ikke) og [y](ordliste.md#) "
+        '<a href="../docs/ordliste.md#feil">z</a>, men ikke koden `ordliste.md#id`.'
+    )
+    assert broken_links({"l.ipynb": text}, {"arsverk"}) == ["l.ipynb: #finnes_ikke", "l.ipynb: #", "l.ipynb: #feil"]
 
 
 def test_the_script_check_mode_reports_drift(tmp_path, monkeypatch, capsys):
