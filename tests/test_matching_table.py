@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from course import loader, models
@@ -122,4 +124,35 @@ def test_lesson_table_is_fair_and_solvable():
         for cell, choice in zip(row.cells, choices):
             choice.value = cell.answer
     w.check.click()
-    assert "Du har 9 av 9 riktige. Godt jobbet!" in w.summary.value
+    assert "Du har 12 av 12 riktige. Godt jobbet!" in w.summary.value
+
+
+# Words that give a governance regime away without any understanding of it
+# (issue 13: the old table could be solved by «frivillige», «loven», «hverdag»).
+TELLTALE = re.compile(
+    r"\b(lov|loven|lovens|regel\w*|hierarki\w*|marked\w*|kunde\w*|anbud\w*|konkurranse\w*|"
+    r"nettverk\w*|samskap\w*|samstyr\w*|tillit\w*|frivillig\w*|hverdag\w*|byråkrat\w*|service\w*)\b",
+    re.I,
+)
+
+
+def telltale_words(table: models.MatchingTable) -> list[tuple[str, str]]:
+    """(option, word) for every option of the table that contains a tell-tale word."""
+    return [(o, m.group(0)) for c in table.columns for o in c.options for m in TELLTALE.finditer(o)]
+
+
+def test_lesson_table_cannot_be_solved_by_keywords():
+    """Do the options of the lesson's governance table avoid the words that would give a row away?"""
+    table = loader.get("l03_systemenes_logikk", models.MatchingTable)
+    assert [r.name.split(" (")[0] for r in table.rows] == ["Klassisk forvaltning", "New Public Management", "New Public Governance"]
+    assert telltale_words(table) == []
+
+
+def test_keyword_check_catches_a_telltale_option():
+    """Would the keyword check have failed on the old table's options?"""
+    old = models.MatchingTable(
+        "x", "T", "I",
+        (models.Column("Optimaliserer for", ("Likebehandling innenfor loven", "Saken, drevet av frivillige", "Et bedre hverdagsliv")),),
+        (),
+    )
+    assert [w for _, w in telltale_words(old)] == ["loven", "frivillige", "hverdagsliv"]
