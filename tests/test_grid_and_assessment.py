@@ -332,3 +332,11 @@ def test_widget_content_is_escaped():
     assert "<script>" not in w.feedback.value
     actor_text = w.children[1].children[0].value
     assert "a &amp; b" in actor_text and "<b>x</b>" not in actor_text
+
+
+def test_lesson_6_names_the_five_points_alike_and_practises_each():
+    """Do lesson 6's sorting task and self-assessment name the five points identically, with a case for every point?"""
+    assessment = loader.get("l06_egenvurdering", models.SelfAssessment)
+    sorting = loader.get("l06_fem_punkter_i_praksis", models.SortingTask)
+    assert list(sorting.categories) == [p.name for p in assessment.points]
+    assert {case.answer for case in sorting.cases} == set(sorting.categories)
