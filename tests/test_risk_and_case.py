@@ -413,3 +413,44 @@ def test_case_overview_counts_situations_endings_and_paths(case):
         "3. Utvikle: ingen situasjoner",
         "4. Levere: 1 slutt",
     ]
+
+
+# --- Multiple-choice items of lessons 7 and 8: no length giveaway ----------------
+
+SENTENCE = 30  # options at least this long are sentences; shorter ones are labels (names of concepts)
+
+
+def _length_problems(items: list[models.MultipleChoice]) -> list[str]:
+    """Items whose sentence options differ too much in length, and too many items where the right option is longest."""
+    problems = []
+    for item in items:
+        lengths = [len(o.text) for o in item.options]
+        if min(lengths) >= SENTENCE and max(lengths) > 1.5 * min(lengths):
+            problems.append(f"{item.id}: option lengths {lengths} differ by more than half")
+    longest = [i.id for i in items if len(i.options[i.correct_index].text) > max(len(o.text) for o in i.options if not o.correct)]
+    if len(longest) * 3 > len(items):
+        problems.append(f"the right option is the longest in {len(longest)} of {len(items)} items: {longest}")
+    return problems
+
+
+def _lesson_items(*prefixes: str) -> list[models.MultipleChoice]:
+    return [e for e in loader.load_all().values() if isinstance(e, models.MultipleChoice) and e.id.startswith(prefixes)]
+
+
+def test_lesson_7_and_8_options_give_no_length_giveaway():
+    """Are the options of every multiple-choice item in lessons 7 and 8 of comparable length, with the right one rarely the longest?"""
+    items = _lesson_items("l07_", "l08_")
+    assert len(items) >= 10
+    assert _length_problems(items) == []
+
+
+def test_length_check_catches_a_long_right_option():
+    """Would an item whose right option is twice as long as the others fail the check (so the check can fail at all)?"""
+    def item(n: int) -> models.MultipleChoice:
+        right = models.Option("Det riktige svaret, forklart med mange ekstra ord og forbehold slik at det blir langt.", True, "x")
+        wrong = models.Option("Et kort galt svar som ingen tror på.", False, "y")
+        return models.MultipleChoice(f"q{n}", "Hva?", (wrong, right, wrong))
+
+    problems = _length_problems([item(n) for n in range(3)])
+    assert any("differ by more than half" in p for p in problems)
+    assert any("the right option is the longest in 3 of 3 items" in p for p in problems)
