@@ -98,7 +98,7 @@ def _format(value: Any) -> str:
         return repr(value)
     if number == int(number):
         return f"{int(number):,}".replace(",", "\u00a0")
-    return f"{number:.2f}".replace(".", ",")
+    return f"{number:.2f}".rstrip("0").replace(".", ",")
 
 
 def _wrong_type(value: Any, wanted: str, example: str) -> str:
@@ -229,7 +229,7 @@ PRACTICES: dict[str, Practice] = {
         Practice(
             "kolonne",
             COLUMN,
-            example='innsats["kolonnenavn"]',
+            example='årsverk["kolonnenavn"]',
             praise="Med tabell[\"kolonne\"] henter du én kolonne. Den kan du så regne videre med.",
         ),
         Practice(
@@ -246,9 +246,8 @@ PRACTICES: dict[str, Practice] = {
         Practice(
             "sum",
             NUMBER,
-            example='innsats["kolonnenavn"].sum()',
-            praise="Med .sum() legger du sammen alle tallene i en kolonne.",
-            mistakes=((41770, "Det er summen av timene. Her skal du legge sammen antall frivillige."),),
+            example='finansiering["kolonnenavn"].sum()',
+            praise="Med .sum() legger du sammen alle tallene i en kolonne. Summen blir 100,1 og ikke 100 fordi hver andel er rundet.",
         ),
         Practice(
             "snitt",
@@ -344,12 +343,12 @@ def expected(key: str) -> Any:
     from course.datasets import load
 
     if key == "kolonne":
-        return _innsats()["frivillige"]
+        return load("ssb_lonnede_arsverk").set_index("år")["lønnede_årsverk"]
     if key == "loc":
         arsverk = load("ssb_lonnede_arsverk").set_index("år")
         return arsverk.loc[2017, "lønnede_årsverk"] - arsverk.loc[2016, "lønnede_årsverk"]
     if key == "sum":
-        return _innsats()["frivillige"].sum()
+        return load("ssb_finansiering_2018")["andel_prosent"].sum()
     if key == "snitt":
         return _innsats()["timer"].mean()
     if key == "telle":
