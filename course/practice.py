@@ -113,6 +113,15 @@ def _wrong_type(value: Any, wanted: str, example: str) -> str:
         what = "en hel kolonne"
     elif _is_boolean(value):
         what = f"sannhetsverdien {value}"
+    elif isinstance(value, dict):
+        what = "en ordbok"
+        if "tabell" in wanted:
+            return (
+                "Svaret ditt er en ordbok, ikke en tabell ennå. Gjør ordboken om til en tabell med "
+                f"pd.DataFrame(...). Svaret skal ha formen {example}"
+            )
+    elif isinstance(value, (list, tuple)):
+        what = "en liste"
     elif _number(value) is not None:
         what = f"ett tall ({_format(value)})"
     else:
@@ -163,7 +172,8 @@ def _check_column(task: Practice, answer: Any, expected: Any) -> PracticeResult:
         return PracticeResult(
             False,
             f"Ikke helt: Radnavnene er {', '.join(map(str, answer.index))}, "
-            f"men skal være {', '.join(map(str, expected.index))}. Sjekk hvilken kolonne du grupperer etter. "
+            f"men skal være {', '.join(map(str, expected.index))}. Sjekk at du regner på riktig tabell, "
+            "og at du grupperer etter riktig kolonne hvis du bruker .groupby(). "
             f"Svaret skal ha formen {task.example}",
         )
     return PracticeResult(

@@ -110,6 +110,11 @@ def test_a_misspelt_column_is_named_with_a_suggestion():
     assert "mangler kolonnen «organisasjon»" in message and "organisasjn" in message
 
 
+def test_a_dictionary_not_yet_made_a_table_is_named():
+    message = check_key("lage_tabell", {"organisasjon": practice.ORGANISASJONER, "medlemmer": practice.MEDLEMMER}).message
+    assert "ordbok" in message and "pd.DataFrame" in message
+
+
 def test_a_new_column_still_blank_says_not_yet():
     frame = innsats.copy()
     frame["timer_per_frivillig"] = ...
