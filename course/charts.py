@@ -14,6 +14,8 @@ once (as the cell's value) and tests leak no open figures.
 
 from __future__ import annotations
 
+import textwrap
+
 from course import datasets
 
 # Okabe-Ito: blue, orange, bluish green, vermillion, sky blue, reddish purple.
@@ -42,12 +44,12 @@ def _bar_chart(labels: list[str], values: list[float], *, title: str, ylabel: st
 
 
 def paid_unpaid_chart():
-    """Bar chart of paid and unpaid FTEs in the voluntary sector in 2013 (SSB)."""
+    """Bar chart of paid and unpaid FTEs in non-profit and voluntary organisations in 2013 (SSB)."""
     frame = datasets.load("ssb_lonnet_ulonnet_2013")
     return _bar_chart(
         [f"{kind.capitalize()} arbeid" for kind in frame["type"]],
         [float(v) for v in frame["årsverk"]],
-        title="Lønnede og ulønnede årsverk i frivillig sektor, 2013",
+        title="Lønnede og ulønnede årsverk i ideelle og frivillige organisasjoner, 2013",
         ylabel="Årsverk (om lag)",
     )
 
@@ -60,19 +62,20 @@ def paid_unpaid_text() -> str:
     share = 100 * unpaid / (paid + unpaid)
     return (
         f"Figuren viser to søyler. I 2013 var det om lag {_number(paid)} lønnede og om lag "
-        f"{_number(unpaid)} ulønnede årsverk i frivillig sektor. Det ulønnede arbeidet var "
+        f"{_number(unpaid)} ulønnede årsverk i ideelle og frivillige organisasjoner. Det ulønnede arbeidet var "
         f"{_number(share, 1)} prosent av alt arbeidet. Kilde: SSB, satellittregnskap for ideelle og "
         "frivillige organisasjoner."
     )
 
 
 def financing_chart():
-    """Bar chart of the voluntary sector's financing shares in 2018 (SSB)."""
+    """Bar chart of the financing shares of non-profit and voluntary organisations in 2018 (SSB)."""
     frame = datasets.load("ssb_finansiering_2018")
     return _bar_chart(
-        [str(k).capitalize() for k in frame["kilde"]],
+        # Wrap long category names ("Kommuner og fylkeskommuner") so the bar labels do not overlap.
+        [textwrap.fill(str(k).capitalize(), 16) for k in frame["kilde"]],
         [float(v) for v in frame["andel_prosent"]],
-        title="Hvem finansierte frivillig sektor i 2018?",
+        title="Hvem finansierte ideelle og frivillige organisasjoner i 2018?",
         ylabel="Andel av finansieringen (prosent)",
         decimals=1,
     )
@@ -83,7 +86,7 @@ def financing_text() -> str:
     frame = datasets.load("ssb_finansiering_2018")
     parts = [f"{kilde} {_number(andel, 1)} prosent" for kilde, andel in zip(frame["kilde"], frame["andel_prosent"])]
     return (
-        "Figuren viser finansieringen av frivillig sektor i 2018 som søyler: "
+        "Figuren viser finansieringen av ideelle og frivillige organisasjoner i 2018 som søyler: "
         + ", ".join(parts[:-1])
         + f" og {parts[-1]}. Kilde: SSB, satellittregnskap for ideelle og frivillige organisasjoner."
     )

@@ -33,7 +33,7 @@ def test_paid_unpaid_chart_shows_ssbs_2013_figures():
 
 def test_financing_chart_shows_ssbs_2018_shares():
     ax, labels, heights, colours, values = _bars(charts.financing_chart())
-    assert labels == ["Husholdninger", "Staten", "Kommunene", "Andre kilder"]
+    assert labels == ["Husholdninger", "Staten", "Kommuner og\nfylkeskommuner", "Andre kilder"]
     assert heights == pytest.approx([44.9, 26.6, 16.7, 11.9])
     assert values == ["44,9", "26,6", "16,7", "11,9"]
     assert "2018" in ax.get_title() and "prosent" in ax.get_ylabel()
@@ -60,7 +60,7 @@ def test_text_alternatives_state_the_same_figures():
     for part in ("84\u00a0000", "139\u00a0000", "62,3 prosent", "2013", "SSB"):
         assert part in paid
     financing = charts.financing_text()
-    for part in ("husholdninger 44,9 prosent", "staten 26,6 prosent", "kommunene 16,7 prosent", "andre kilder 11,9 prosent", "SSB"):
+    for part in ("husholdninger 44,9 prosent", "staten 26,6 prosent", "kommuner og fylkeskommuner 16,7 prosent", "andre kilder 11,9 prosent", "SSB"):
         assert part in financing
 
 

@@ -78,7 +78,7 @@ def test_real_figures_are_the_checked_ones():
     assert dict(zip(financing["kilde"], financing["andel_prosent"])) == {
         "husholdninger": 44.9,
         "staten": 26.6,
-        "kommunene": 16.7,
+        "kommuner og fylkeskommuner": 16.7,
         "andre kilder": 11.9,
     }
     split = datasets.load("ssb_lonnet_ulonnet_2013").set_index("type")["årsverk"]
