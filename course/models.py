@@ -525,6 +525,12 @@ class CaseWalk:
         self.current = self.case.node(choice.next)
         return choice
 
+    def step_back(self) -> None:
+        """Undo the last choice (the walk is then where it was before it)."""
+        if not self.path:
+            raise ValueError("Du har ikke tatt noen valg ennå.")
+        self.current, _choice = self.path.pop()
+
     def markdown(self, notes: str = "") -> str:
         """The path so far and the student's notes, as a Markdown summary."""
         lines = [f"# Sammendrag: {self.case.title}", "", "*Casen er oppdiktet.*", "", "## Veien din", ""]

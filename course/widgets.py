@@ -36,7 +36,35 @@ def _summary_html(result: models.SortingResult) -> str:
     return f'<p role="status"><strong>{html.escape(result.summary)}</strong></p>'
 
 
-class _CaseList(widgets.VBox):
+class _FollowsAnswer:
+    """Once checked, an activity's feedback follows the answer: a later change is checked at once.
+
+    Why: ipywidgets sends a control's new value only after the kernel has
+    finished with its previous one (it buffers state updates per model while a
+    message is pending), but it sends a button click at once. On a busy server
+    or a slow laptop, a student who changes their mind and presses «Sjekk»
+    quickly therefore has the click handled before the new choice arrives, and
+    sees feedback on the old choice. Checking again when the late value
+    arrives makes the feedback match what is selected once the messages are
+    through, whatever order they came in.
+    """
+
+    _checked = False
+
+    def _follow(self, controls) -> None:
+        for control in controls:
+            control.observe(self._recheck, names="value")
+
+    def _recheck(self, _change=None) -> None:
+        if self._checked:
+            self._show_feedback()
+
+    def _show_feedback(self, _button=None) -> None:
+        self._checked = True
+        self._render_feedback()
+
+
+class _CaseList(_FollowsAnswer, widgets.VBox):
     """Numbered cases, each with its own control and feedback, checked together by one button.
 
     The shared frame of the sorting and the ladder activities; subclasses say which
@@ -57,16 +85,17 @@ class _CaseList(widgets.VBox):
         self.check = widgets.Button(description="Sjekk svarene", button_style="primary", tooltip="Sjekk svarene")
         self.summary = widgets.HTML()
         self.check.on_click(self._show_feedback)
+        self._follow(self.choices)
         widgets.VBox.__init__(self, [header, *rows, self.check, self.summary])
 
-    def _show_feedback(self, _button=None) -> None:
+    def _render_feedback(self) -> None:
         result = self.model.check([choice.value for choice in self.choices])
         for widget, feedback in zip(self.case_feedback, result.feedback):
             widget.value = _feedback_html(feedback)
         self.summary.value = _summary_html(result)
 
 
-class MultipleChoiceWidget(widgets.VBox):
+class MultipleChoiceWidget(_FollowsAnswer, widgets.VBox):
     """A multiple-choice question that explains every option when checked."""
 
     def __init__(self, question: models.MultipleChoice):
@@ -81,13 +110,14 @@ class MultipleChoiceWidget(widgets.VBox):
         self.check = widgets.Button(description="Sjekk svaret", button_style="primary", tooltip="Sjekk svaret")
         self.feedback = widgets.HTML()
         self.check.on_click(self._show_feedback)
+        self._follow([self.choice])
         super().__init__([self.prompt, self.choice, self.check, self.feedback])
 
     @classmethod
     def from_content(cls, entry_id: str) -> MultipleChoiceWidget:
         return cls(loader.get(entry_id, models.MultipleChoice))
 
-    def _show_feedback(self, _button=None) -> None:
+    def _render_feedback(self) -> None:
         self.feedback.value = _feedback_html(self.model.check(self.choice.value))
 
 
@@ -357,7 +387,8 @@ class BranchingCaseWidget(widgets.VBox):
         self.stage = widgets.HTML()
         self.consequence = widgets.HTML()
         self.situation = widgets.HTML()
-        self.choice = widgets.RadioButtons(options=[], value=None, description="Ditt valg:", layout=widgets.Layout(width="100%"))
+        self.choice = widgets.RadioButtons()  # replaced by _show() with one control per step
+        self._previous_choice: widgets.RadioButtons | None = None
         self.choose = widgets.Button(description="Velg", button_style="primary", tooltip="Velg dette alternativet")
         self.message = widgets.HTML()
         self.path = widgets.HTML()
@@ -381,6 +412,34 @@ class BranchingCaseWidget(widgets.VBox):
     def from_content(cls, entry_id: str) -> BranchingCaseWidget:
         return cls(loader.get(entry_id, models.BranchingCase))
 
+    def _new_choice(self, node: models.CaseNode) -> widgets.RadioButtons:
+        """The control for this step's choice: a new one per step, so a late value belongs to its own step.
+
+        ipywidgets may deliver a choice after the «Velg» click that should have
+        carried it (see :class:`_FollowsAnswer`); with one control per step the
+        late value reaches the control of the step it was meant for, and
+        :meth:`_late_choice` then replaces that step.
+        """
+        step = len(self.walk.path)
+        choice = widgets.RadioButtons(
+            options=[(c.text, i) for i, c in enumerate(node.choices)], value=None,
+            description="Ditt valg:", layout=widgets.Layout(width="100%"),
+        )
+        choice.observe(lambda change: self._late_choice(step, change["new"]), names="value")
+        if node.is_ending:
+            choice.layout.display = "none"
+        return choice
+
+    def _late_choice(self, step: int, index: int | None) -> None:
+        """A new value for a step that «Velg» has already taken: take that step again with it."""
+        if index is None or step != len(self.walk.path) - 1:
+            return  # the current step (not taken yet), or an older one: nothing to redo
+        node, taken = self.walk.path[-1]
+        if node.choices.index(taken) == index:
+            return
+        self.walk.step_back()
+        self._take(index)
+
     def _show(self) -> None:
         node = self.walk.current
         number = models.STAGES.index(node.stage) + 1
@@ -391,21 +450,25 @@ class BranchingCaseWidget(widgets.VBox):
                 f"<p>{html.escape(node.situation)}</p><p><strong>Oppsummering:</strong> {html.escape(node.summary)}</p>"
                 "<p>Casen er ferdig. Skriv gjerne notater og lagre sammendraget, eller start på nytt og prøv andre valg.</p>"
             )
-            self.choice.options = []
         else:
             self.situation.value = f"<p>{html.escape(node.situation)}</p>"
-            self.choice.options = [(c.text, i) for i, c in enumerate(node.choices)]
-        self.choice.value = None
-        hidden = "none" if node.is_ending else None
-        self.choice.layout.display = hidden
-        self.choose.layout.display = hidden
+        old, self.choice = self.choice, self._new_choice(node)
+        self.children = tuple(self.choice if child is old else child for child in self.children)
+        # The previous control may still receive a late value (see _new_choice); older ones cannot.
+        if self._previous_choice is not None:
+            self._previous_choice.close()
+        self._previous_choice = old
+        self.choose.layout.display = "none" if node.is_ending else None
         steps = "".join(f"<li>{node.stage}: {html.escape(c.text)}</li>" for node, c in self.walk.path)
         heading = "Valgene dine så langt:"
         self.path.value = f"<p><strong>{heading}</strong></p><ol>{steps}</ol>" if steps else ""
 
     def _choose(self, _button=None) -> None:
+        self._take(self.choice.value)
+
+    def _take(self, index: int | None) -> None:
         try:
-            choice = self.walk.choose(self.choice.value)
+            choice = self.walk.choose(index)
         except ValueError as exc:
             self.message.value = _feedback_html(models.Feedback(False, str(exc)))
             return
@@ -440,7 +503,7 @@ class BranchingCaseWidget(widgets.VBox):
         self.saved_path = path
 
 
-class EstimateWidget(widgets.VBox):
+class EstimateWidget(_FollowsAnswer, widgets.VBox):
     """Type a guess first, then see the real figure and how close the guess was."""
 
     def __init__(self, estimate: models.Estimate):
@@ -456,13 +519,14 @@ class EstimateWidget(widgets.VBox):
         self.check = widgets.Button(description="Se det riktige tallet", button_style="primary", tooltip="Se det riktige tallet")
         self.feedback = widgets.HTML()
         self.check.on_click(self._show_feedback)
+        self._follow([self.guess])
         super().__init__([self.prompt, widgets.HBox([self.guess, self.unit]), self.check, self.feedback])
 
     @classmethod
     def from_content(cls, entry_id: str) -> EstimateWidget:
         return cls(loader.get(entry_id, models.Estimate))
 
-    def _show_feedback(self, _button=None) -> None:
+    def _render_feedback(self) -> None:
         text = self.guess.value.strip()
         try:
             feedback = self.model.check(models.parse_number(text) if text else None)
@@ -471,7 +535,7 @@ class EstimateWidget(widgets.VBox):
         self.feedback.value = _feedback_html(feedback)
 
 
-class MatchingTableWidget(widgets.VBox):
+class MatchingTableWidget(_FollowsAnswer, widgets.VBox):
     """A table to fill in: one dropdown per cell, with an explanation for every cell when checked."""
 
     def __init__(self, table: models.MatchingTable):
@@ -500,9 +564,10 @@ class MatchingTableWidget(widgets.VBox):
         self.check = widgets.Button(description="Sjekk svarene", button_style="primary", tooltip="Sjekk svarene")
         self.summary = widgets.HTML()
         self.check.on_click(self._show_feedback)
+        self._follow([c for row in self.choices for c in row])
         super().__init__([header, *rows, self.check, self.summary])
 
-    def _show_feedback(self, _button=None) -> None:
+    def _render_feedback(self) -> None:
         result = self.model.check([[c.value for c in row] for row in self.choices])
         flat = [w for row in self.cell_feedback for w in row]
         for widget, feedback in zip(flat, result.feedback):

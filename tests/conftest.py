@@ -15,6 +15,50 @@ BIN = Path(sys.executable).parent
 COURSE_ID = "samskaping"  # as in nbgrader_config.py
 
 
+# Layers of the suite, for the timing summary at the end of a run: the first prefix that
+# a test's node id starts with names its layer.
+LAYERS = (
+    ("tests/browser/", "nettleser (JupyterLab + chromium)"),
+    ("lessons/", "nbval: leksjonene"),
+    ("solutions/", "nbval: løsningene"),
+    ("tests/test_nbgrader_workflow.py", "nbgrader: hele semesteret"),
+    ("tests/test_cli.py", "nbgrader: course grade/check/report"),
+    ("tests/test_sandbox.py", "nbgrader: sandkassen"),
+    ("tests/test_jupyterlab_assignments.py", "nbgrader: oppgavelisten"),
+    ("tests/test_language.py", "språkvasken (hunspell)"),
+    ("tests/test_hygiene.py", "orden i depotet"),
+    ("", "enhetstester"),
+)
+
+
+def _layer(nodeid: str) -> str:
+    return next(name for prefix, name in LAYERS if nodeid.startswith(prefix))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Time per layer (set-up, test and tear-down added up), so the next slowdown shows where it is.
+
+    With pytest-xdist the layers run side by side, so their sum is more than
+    the wall-clock time of the run, which pytest prints on its last line.
+    """
+    totals: dict[str, list[float]] = {}
+    seen: set[str] = set()
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if not hasattr(report, "duration") or not hasattr(report, "nodeid") or not report.nodeid:
+                continue
+            entry = totals.setdefault(_layer(report.nodeid), [0.0, 0])
+            entry[0] += report.duration
+            if report.nodeid not in seen:
+                seen.add(report.nodeid)
+                entry[1] += 1
+    if not totals:
+        return
+    terminalreporter.section("tid per lag")
+    for name, (seconds, count) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
+        terminalreporter.write_line(f"{seconds:7.1f} s  {count:4d} tester  {name}")
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark the notebook cells that nbval collects as slow, like the nbgrader tests."""
     for item in items:
@@ -25,6 +69,54 @@ def pytest_collection_modifyitems(config, items):
 def assignments() -> list[str]:
     """The exercise ids, from the folders in solutions/."""
     return sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+def _nbgrader_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``nbgrader ARGS`` in this process, with its own folder and environment for the time it runs.
+
+    Follows ``nbgrader.tests.run_nbgrader``: the application is a singleton, so
+    it is reset afterwards (logging, sub-applications, the instance), and the
+    working folder and environment are restored even when the command fails.
+    """
+    import contextlib
+    import io
+    import traceback
+
+    from jupyter_core.application import NoStart
+
+    from nbgrader.apps import NbGraderApp
+    from nbgrader.apps.baseapp import NbGrader
+    from nbgrader.validator import Validator
+
+    old_env, old_cwd = dict(os.environ), os.getcwd()
+    out = io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    app = NbGraderApp.instance()
+    code: int | str | None = 0
+    old_stream = Validator.stream
+    Validator.stream = out
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            app.initialize(args)
+            app.start()
+    except NoStart:  # how a sub-command says it has finished
+        code = 0
+    except SystemExit as exit:
+        code = exit.code
+    except Exception:  # a crash: report it like a failed command, with the traceback
+        out.write(traceback.format_exc())
+        code = 1
+    finally:
+        Validator.stream = old_stream
+        app.reset()
+        NbGrader.clear_instance()
+        os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(old_env)
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    return subprocess.CompletedProcess(["nbgrader", *args], returncode, out.getvalue(), "")
 
 
 class Course:
@@ -44,15 +136,26 @@ class Course:
             "JUPYTER_PLATFORM_DIRS": "1",
         }
 
-    def nbgrader(self, *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [str(BIN / "nbgrader"), *args],
-            cwd=cwd or self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+    def nbgrader(self, *args: str, cwd: Path | None = None, check: bool = True,
+                 in_process: bool = True) -> subprocess.CompletedProcess:
+        """Run ``nbgrader ARGS`` in ``cwd`` (the course folder by default).
+
+        In this process by default, as nbgrader's own test suite does
+        (``nbgrader.tests.run_nbgrader``): the same application, configuration
+        files and exchange as the command line, without two seconds of imports
+        per command. ``in_process=False`` runs the real console script.
+        """
+        if in_process:
+            proc = _nbgrader_in_process(list(args), cwd or self.root, self.env)
+        else:
+            proc = subprocess.run(
+                [str(BIN / "nbgrader"), *args],
+                cwd=cwd or self.root,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
         if check and proc.returncode != 0:
             raise AssertionError(
                 f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
@@ -60,7 +163,7 @@ class Course:
         return proc
 
 
-    def student(self, *args: str, home: Path) -> subprocess.CompletedProcess:
+    def student(self, *args: str, home: Path, in_process: bool = True) -> subprocess.CompletedProcess:
         """An nbgrader command as a student in their own folder, which has no course config.
 
         Each student gets their own exchange cache, as separate accounts would;
@@ -73,6 +176,7 @@ class Course:
             f"--Exchange.assignment_dir={home}",
             f"--Exchange.cache={home / '.nbgrader_cache'}",
             cwd=home,
+            in_process=in_process,
         )
 
 

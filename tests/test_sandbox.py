@@ -231,7 +231,7 @@ def test_plain_nbgrader_autograde_uses_the_sandbox(sequential):
     """Does plain `nbgrader autograde` with the course's config also keep the cheater away from the solutions?"""
     course = sequential["course"]
     for student in ("leser_fasit", "riktig"):
-        course.nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force")
+        course.nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force", in_process=False)  # the real command
     con = sqlite3.connect(course.root / "gradebook.db")
     scores = dict(
         con.execute(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ACTIVITY = re.compile(r"""activity\(\s*["']([a-z0-9_]+)["']\s*\)""")  # as in tests/test_lessons.py
 VERDICT = re.compile(r"[✔✘]|\b(riktig|feil)\b", re.I)  # what feedback a student sees contains
@@ -75,6 +76,62 @@ def wait_for_kernel_idle(page: Page) -> None:
     )
 
 
+# Every shell message the page sends to the open notebook's kernel (widget updates, clicks)
+# until the kernel reports "idle" for it. Installed once per kernel, on the kernel object.
+_TRACK_MESSAGES = """() => {
+    const kernel = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
+    if (!kernel) return false;
+    if (!kernel.courseUnanswered) {
+        const unanswered = new Set();
+        kernel.anyMessage.connect((_, {msg, direction}) => {
+            if (direction === 'send' && msg.channel === 'shell') {
+                unanswered.add(msg.header.msg_id);
+            } else if (direction === 'recv' && msg.channel === 'iopub' && msg.header.msg_type === 'status'
+                       && msg.content.execution_state === 'idle') {
+                unanswered.delete(msg.parent_header.msg_id);
+            }
+        });
+        kernel.courseUnanswered = unanswered;
+    }
+    return true;
+}"""
+
+
+def track_kernel_messages(page: Page) -> None:
+    """Start counting the messages the page sends to the kernel (see :func:`wait_until_settled`)."""
+    page.wait_for_function(_TRACK_MESSAGES, polling=100)
+
+
+def wait_until_settled(page: Page, what: str = "") -> None:
+    """Wait until the kernel has handled every message the page has sent, and is idle.
+
+    "Idle" alone is not enough: ipywidgets holds a control's new value back
+    while the kernel is busy with the control's previous one and sends it when
+    that is done, so the kernel can be idle for a moment with a value still to
+    come. Every message the page sends is counted (``track_kernel_messages``)
+    until the kernel reports idle for it; the batch a message releases is sent
+    in the same turn of the page's event loop, so the count cannot reach zero
+    in between.
+    """
+    try:
+        page.wait_for_function(
+            """() => {
+                const kernel = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
+                return !!kernel && !!kernel.courseUnanswered && kernel.courseUnanswered.size === 0
+                    && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+            }""",
+            polling=100,
+        )
+    except PlaywrightTimeout:
+        unanswered = page.evaluate(
+            "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.courseUnanswered?.size"
+        )
+        raise AssertionError(
+            f"{what}: waited for the kernel to handle every message from the page; "
+            f"{unanswered} message(s) still unanswered (None: no kernel, or tracking not started)"
+        ) from None
+
+
 def run_all_cells(page: Page) -> None:
     """Run → Run All Cells, then wait until every code cell has run (or a cell stopped the run with an error)."""
     expect(notebook(page)).to_be_visible()
@@ -92,6 +149,7 @@ def run_all_cells(page: Page) -> None:
         polling=200,
     )
     wait_for_kernel_idle(page)
+    track_kernel_messages(page)
 
 
 def error_outputs(page: Page) -> list[str]:

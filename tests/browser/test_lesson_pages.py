@@ -33,7 +33,7 @@ from browser.notebook import (
     screenshot,
     use_with_keyboard,
     use_with_mouse,
-    wait_for_kernel_idle,
+    wait_until_settled,
     widget_views,
 )
 from conftest import ROOT
@@ -132,6 +132,8 @@ def _wait_for_new_feedback(lesson: OpenLesson, act: Activity, view, before: str)
         )
     except PlaywrightTimeout:
         pytest.fail(f"{act.name}: what the activity shows did not change after using it; it still says {before[-500:]!r}")
+    # Every choice and click handled: the feedback now answers the last choice, not an earlier one.
+    wait_until_settled(lesson.page, act.name)
     after = feedback_text(view)
     assert after.strip(), f"{act.name}: no feedback in a status region (role=status) after using it"
     # Not colour alone: words besides any ✔/✘; and an activity that checks answers says ✔ or ✘.
@@ -144,6 +146,7 @@ def _wait_for_new_feedback(lesson: OpenLesson, act: Activity, view, before: str)
 def test_activities_work_from_the_keyboard(lesson: OpenLesson):
     """Tab to each control, choose with arrow keys or Space, press the main button with Enter: does the feedback change?"""
     for act, view in _views(lesson):
+        wait_until_settled(lesson.page, f"{act.name} (before using it)")
         before = response_text(view)
         keys = use_with_keyboard(lesson.page, view)
         changed_a_value = any(k in keys for k in ("ArrowDown", "ArrowRight", "Space", "Enter")) or any(
@@ -154,7 +157,6 @@ def test_activities_work_from_the_keyboard(lesson: OpenLesson):
             "Did a JupyterLab shortcut take an arrow key (see config/jupyterlab-overrides.json)?"
         )
         _wait_for_new_feedback(lesson, act, view, before)
-        wait_for_kernel_idle(lesson.page)  # every key handled before the next activity is used
 
 
 def test_using_each_activity_changes_the_feedback(lesson: OpenLesson):
@@ -162,10 +164,10 @@ def test_using_each_activity_changes_the_feedback(lesson: OpenLesson):
     folder = SCREENSHOTS / lesson.path.stem
     folder.mkdir(parents=True, exist_ok=True)
     for number, (act, view) in enumerate(_views(lesson), start=1):
+        wait_until_settled(lesson.page, f"{act.name} (before using it)")
         before = response_text(view)
         assert use_with_mouse(view) > 0, f"{act.name}: no control the test knows how to use (see CONTROLS)"
         _wait_for_new_feedback(lesson, act, view, before)
-        wait_for_kernel_idle(lesson.page)  # every choice handled before the next activity is used
         screenshot(lesson.page, output_area(lesson.page, act), folder / f"{number:02d}_{act.name}.png")
 
 
