@@ -11,6 +11,10 @@ LOCK   := requirements/lock.txt
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 PYTEST_ARGS ?=
+# `make test` runs the suite in this many processes (pytest-xdist); 0 runs it in one.
+# --dist loadfile keeps each file in one process: a notebook's cells in one kernel,
+# the browser tests on one JupyterLab.
+TEST_WORKERS ?= 2
 # The folder JupyterLab opens, and extra server flags: the browser tests start
 # `make lab` on a temporary copy of the course with a token of their own.
 LAB_ROOT ?= $(CURDIR)
@@ -47,7 +51,7 @@ lab: $(STAMP)
 		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate $(LAB_ARGS)
 
 test: $(STAMP) system-deps node_modules/.package-lock.json
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) system-deps
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
