@@ -87,6 +87,40 @@ def _secret_lines(source_nb) -> set[str]:
     return {line for line in secret - public if len(line) >= 6 and not any(m in line for m in MARKERS)}
 
 
+EXEMPLAR_START = "**Eksempelsvar"
+SENTENCE = re.compile(r"(?<=[.!?:;])\s+")
+
+
+def exemplar_sentences(source_nb) -> list[str]:
+    """The sentences (30 characters or more, whitespace removed) of the mark schemes' exemplar answers.
+
+    An exemplar starts at a line beginning with ``**Eksempelsvar`` and runs to the next bold line that is
+    not one, a «Merknader» line, or the end of the mark scheme. Exemplars are instructor material: they
+    must never reach exercises/, the feedback or the wheel.
+    """
+    sentences = []
+    for cell in source_nb.cells:
+        for scheme in MARK_SCHEME.finditer(cell.source):
+            inside = False
+            for line in scheme.group(0).splitlines():
+                stripped = line.strip()
+                if stripped.startswith(EXEMPLAR_START):
+                    inside = True
+                    continue
+                if stripped.startswith("**") or stripped.startswith("Merknader") or "END MARK SCHEME" in stripped:
+                    inside = False
+                if inside and stripped:
+                    text = stripped.lstrip(">").strip()
+                    sentences += [re.sub(r"\s+", "", part) for part in SENTENCE.split(text) if len(part) >= 30]
+    return sentences
+
+
+def exemplar_leaks(text: str, sentences: list[str]) -> list[str]:
+    """The exemplar sentences that appear in a text (markup-free or not; whitespace is ignored)."""
+    squashed = re.sub(r"\s+", "", text)
+    return [sentence for sentence in sentences if sentence in squashed]
+
+
 def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
     """No solution text, hidden test or mark scheme in any file of exercises/<assignment>/."""
     secret = _secret_lines(read_notebook(source))
@@ -101,6 +135,10 @@ def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
         for marker in MARKERS:
             if marker in text:
                 leaks.append(f"«{marker}» står i {path.name}")
+        exemplars = exemplar_leaks("\n".join(lines), exemplar_sentences(read_notebook(source)))
+        if exemplars:
+            leaks.append(f"{len(exemplars)} setning(er) fra eksempelsvarene i vurderingskriteriene står i "
+                         f"{path.name}, for eksempel «{exemplars[0][:60]}»")
         found = sorted(secret & lines)
         if found:
             leaks.append(f"{len(found)} linje(r) fra løsningen, de skjulte testene eller vurderingskriteriene står i "
