@@ -233,6 +233,22 @@ def test_leak_check_finds_a_solution_line(tmp_path: Path):
     assert not leaky.ok and "Lekkasje til studentene" in leaky.failed[0]
 
 
+def test_leak_check_finds_one_sentence_of_an_exemplar(tmp_path: Path):
+    """Does `course check` name a single exemplar sentence (not a whole line) pasted into an exercise?"""
+    source = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    scheme = next(c.source for c in nbformat.read(source, as_version=4).cells if "**Eksempelsvar" in c.source)
+    quote = next(line for line in scheme.split("**Eksempelsvar", 1)[1].splitlines() if line.startswith("> "))
+    sentence = quote[2:].split(". ")[1] + "."
+    folder = tmp_path / ASSIGNMENT
+    folder.mkdir()
+    nb = nbformat.read(RELEASED, as_version=4)
+    nb.cells[0].source += "\n\nFor eksempel: " + sentence + " Slik kan det se ut."
+    nbformat.write(nb, folder / RELEASED.name)
+    leaky = Result(ASSIGNMENT)
+    check_leaks(source, folder, leaky)
+    assert not leaky.ok and "eksempelsvarene i vurderingskriteriene" in leaky.failed[0]
+
+
 def test_pseudonyms_are_stable_and_keyed():
     """Is a pseudonym the same for the same student and key, and different for another key or student?"""
     assert pseudonym("elev_a", b"k1") == pseudonym("elev_a", b"k1")
