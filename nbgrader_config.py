@@ -87,6 +87,13 @@ from nbgrader.server_extensions.formgrader.handlers import template_path as NBGR
 c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
 
+# Why, after the deadline: the feedback shows each autograded item's
+# explanation (the "# FORKLARING:" comment block in its hidden tests: the right
+# answer and why), never the hidden tests' code. Feedback is released after the
+# deadline, so this gives nothing away to students who have not submitted. Set
+# it to False for a course that reuses its items from year to year.
+c.HideHiddenTests.show_explanations = True
+
 # Submissions downloaded from an LMS (`nbgrader zip_collect`, or
 # `course grade oppgave_NN --zip nedlasting.zip`). Canvas names each file
 # "<name>_<late_><user id>_<submission id>_<the student's file name>", for example

@@ -22,6 +22,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import BIN, ROOT, Course, assignments
+from course.instructor.check import exemplar_leaks, exemplar_sentences
+from course.instructor.feedback import explanation
 from test_nbgrader_workflow import _answer_like_the_solution
 
 ASSIGNMENT = assignments()[0]
@@ -216,6 +218,41 @@ def test_feedback_never_shows_hidden_tests(graded, student):
         assert re.sub(r"\s+", "", COMMENT) in text and "Poeng:12.0/12.0" in text
         assert "Enskjulttestfeilet" not in text
         assert 'svar_1a="samproduksjon"' in text  # the student's own answer is shown
+
+
+def explanations(course: Course) -> dict[str, str]:
+    """grade id -> the explanation in that test cell's hidden tests, whitespace removed."""
+    nb = nbformat.read(source_nb(course), as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]: re.sub(r"\s+", "", explanation(cell.source))
+            for cell in grade_test_cells(nb) if explanation(cell.source)}
+
+
+def feedback_text(course: Course, student: str, folder: str = "feedback") -> str:
+    files = list((course.root / folder / student / ASSIGNMENT).glob("*.html"))
+    assert len(files) == 1, f"no feedback in {folder}/ for {student}"
+    return plain(files[0].read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_feedback_explains_each_item_and_the_lecturer_can_turn_it_off(graded):
+    """Does a wrong answer's feedback say what was right and why (no hidden-test line, no exemplar), and with
+    HideHiddenTests.show_explanations=False neither the explanation nor a hidden-test line?"""
+    course = graded["course"]
+    whys = explanations(course)
+    assert len(whys) == len(grade_test_cells(nbformat.read(source_nb(course), as_version=4)))
+    wrong = graded["warned"][0]  # elev_delvis answered the first item wrong (answer_wrong)
+    text = feedback_text(course, "elev_delvis")
+    assert "Enskjulttestfeilet:svareterikkeriktig.Forklaring:" + whys[wrong] in text
+    assert all(why in text for why in whys.values()), "every autograded item is explained"
+    assert not [line for line in hidden_texts(course) if line in text]
+    assert not exemplar_leaks(text, exemplar_sentences(nbformat.read(source_nb(course), as_version=4)))
+
+    course.nbgrader("generate_feedback", ASSIGNMENT, "--force", "--HideHiddenTests.show_explanations=False",
+                    "--CourseDirectory.feedback_directory=uten_forklaring")
+    off = feedback_text(course, "elev_delvis", "uten_forklaring")
+    assert "Enskjulttestfeilet:svareterikkeriktig." in off and "Poeng:" in off
+    assert "Forklaring:" not in off and not [why for why in whys.values() if why[:60] in off]
+    assert not [line for line in hidden_texts(course) if line in off]
 
 
 @pytest.mark.slow

@@ -9,8 +9,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from conftest import ROOT, assignments
-from course.instructor.check import Result, check_leaks, check_points, points
-from course.instructor.feedback import HIDDEN_TEST_FAILED, sanitise_cell
+from course.instructor.check import Result, check_giveaways, check_leaks, check_points, giveaways, points
+from course.instructor.feedback import EXPLANATION_LABEL, HIDDEN_TEST_FAILED, explanation, sanitise_cell
 from course.instructor.report import pseudonym
 from course.instructor.tamper import find_tampering
 
@@ -23,6 +23,15 @@ print("Formatet er riktig.")
 assert svar.strip().lower() == "samproduksjon", "Ikke riktig. Det er samproduksjon."
 ### END HIDDEN TESTS
 '''
+EXPLAINED_CELL = '''assert isinstance(svar, str), "Svaret må stå mellom anførselstegn."
+print("Formatet er riktig.")
+### BEGIN HIDDEN TESTS
+# FORKLARING: Riktig svar: samproduksjon. De eldre leverer en del av
+#   tjenesten, men kommunen har bestemt rammene.
+assert svar.strip().lower() == "samproduksjon", "Ikke riktig."
+### END HIDDEN TESTS
+'''
+WHY = "Riktig svar: samproduksjon. De eldre leverer en del av tjenesten, men kommunen har bestemt rammene."
 
 
 def _error(ename: str, evalue: str, traceback: list[str]):
@@ -90,6 +99,92 @@ def test_feedback_removes_the_mark_scheme():
     assert cell.source.strip() == "Skriv en refleksjon."
 
 
+def _failed_hidden_test():
+    return new_code_cell(EXPLAINED_CELL, outputs=[
+        new_output("stream", name="stdout", text="Formatet er riktig.\n"),
+        _error("AssertionError", "Ikke riktig.",
+               ["---> 6 assert svar.strip().lower() == \"samproduksjon\", \"Ikke riktig.\""]),
+    ])
+
+
+def test_explanation_is_read_from_the_hidden_tests():
+    """Is the «# FORKLARING:» block, continuation lines included, read as one text, and nothing else?"""
+    assert explanation(EXPLAINED_CELL) == WHY
+    assert explanation(TEST_CELL) == ""
+
+
+def test_feedback_explains_a_wrong_answer_without_code():
+    """With explanations on: does a wrong answer's feedback say why, and show no hidden-test line?"""
+    cell = _failed_hidden_test()
+    sanitise_cell(cell, show_explanations=True)
+    texts = [o.get("text", "") for o in cell.outputs]
+    assert texts == ["Formatet er riktig.\n", HIDDEN_TEST_FAILED + "\n", EXPLANATION_LABEL + WHY + "\n"]
+    shown = cell.source + "".join(texts)
+    for line in EXPLAINED_CELL.split("### BEGIN HIDDEN TESTS")[1].splitlines():
+        if len(line.strip()) >= 8 and "END HIDDEN" not in line:
+            assert line.strip() not in shown
+
+
+def test_feedback_without_explanations_shows_neither():
+    """With explanations off: is there neither the explanation nor a hidden-test line?"""
+    cell = _failed_hidden_test()
+    sanitise_cell(cell, show_explanations=False)
+    shown = cell.source + "".join(o.get("text", "") for o in cell.outputs)
+    assert "samproduksjon" not in shown and "FORKLARING" not in shown and EXPLANATION_LABEL not in shown
+    assert [o.text for o in cell.outputs] == ["Formatet er riktig.\n", HIDDEN_TEST_FAILED + "\n"]
+
+
+def test_every_autograded_item_has_an_explanation():
+    """Does every autograded test cell of the explained exercises carry a «# FORKLARING:» block?"""
+    missing = []
+    for assignment in assignments():
+        if assignment == "oppgave_02":  # its explanations are added at merge (another branch edits it)
+            continue
+        nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+                if len(explanation(cell.source)) < 40:
+                    missing.append(f"{assignment}:{meta['grade_id']}")
+    assert not missing, missing
+
+
+def test_giveaway_check_passes_the_repository_and_catches_a_planted_example(tmp_path: Path):
+    """Does the check pass every committed exercise, and name the exercise, question and value of a planted one?"""
+    for assignment in assignments():
+        source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+        released = ROOT / "exercises" / assignment / f"{assignment}.ipynb"
+        assert giveaways(nbformat.read(source, as_version=4), nbformat.read(released, as_version=4)) == [], assignment
+    source = ROOT / "solutions" / "oppgave_01" / "oppgave_01.ipynb"
+    planted = tmp_path / "oppgave_01.ipynb"
+    nb = nbformat.read(ROOT / "exercises" / "oppgave_01" / "oppgave_01.ipynb", as_version=4)
+    test_1d = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_1d")
+    test_1d.source = test_1d.source.replace("'Svaret må stå mellom anførselstegn",
+                                            "'Svaret må stå mellom anførselstegn, for eksempel svar_1d = \"samarbeid\"", 1)
+    nbformat.write(nb, planted)
+    result = Result("oppgave_01")
+    check_giveaways("oppgave_01", source, planted, result)
+    assert not result.ok
+    assert "oppgave_01, spørsmål 1d" in result.failed[0] and "«samarbeid»" in result.failed[0]
+
+
+def test_giveaway_check_catches_a_code_answer_and_an_example_line():
+    """Is a solution expression in a visible hint caught, and a quoted answer on a question's «eksempel» line?"""
+    source = new_notebook(cells=[
+        new_code_cell("svar_2a = None\n### BEGIN SOLUTION\nsvar_2a = tabell.mean()\n### END SOLUTION\n",
+                      metadata={"nbgrader": {"solution": True, "grade_id": "svar_2a"}}),
+        new_code_cell("svar_2b = \"\"\n### BEGIN SOLUTION\nsvar_2b = \"raushet\"\n### END SOLUTION\n",
+                      metadata={"nbgrader": {"solution": True, "grade_id": "svar_2b"}}),
+    ])
+    release = new_notebook(cells=[
+        new_code_cell('assert svar_2a is not None, "Bytt ut None, for eksempel med tabell.mean()."'),
+        new_markdown_cell("Skriv navnet, for eksempel `\"raushet\"`.", metadata={"nbgrader": {"grade_id": "oppgave_2b"}}),
+    ])
+    assert giveaways(source, release) == [("2a", "tabell.mean()"), ("2b", "raushet")]
+    release.cells[1].metadata["nbgrader"]["grade_id"] = "oppgave_2c"
+    assert giveaways(source, release) == [("2a", "tabell.mean()")]
+
+
 def _exercise(total: str, auto: int = 2, manual: int = 3):
     return new_notebook(cells=[
         new_markdown_cell(f"# Oppgave\n\nOppgaven gir til sammen **{total} poeng**: {auto} poeng rettes automatisk "
@@ -136,6 +231,22 @@ def test_leak_check_finds_a_solution_line(tmp_path: Path):
     leaky = Result(ASSIGNMENT)
     check_leaks(source, folder, leaky)
     assert not leaky.ok and "Lekkasje til studentene" in leaky.failed[0]
+
+
+def test_leak_check_finds_one_sentence_of_an_exemplar(tmp_path: Path):
+    """Does `course check` name a single exemplar sentence (not a whole line) pasted into an exercise?"""
+    source = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    scheme = next(c.source for c in nbformat.read(source, as_version=4).cells if "**Eksempelsvar" in c.source)
+    quote = next(line for line in scheme.split("**Eksempelsvar", 1)[1].splitlines() if line.startswith("> "))
+    sentence = quote[2:].split(". ")[1] + "."
+    folder = tmp_path / ASSIGNMENT
+    folder.mkdir()
+    nb = nbformat.read(RELEASED, as_version=4)
+    nb.cells[0].source += "\n\nFor eksempel: " + sentence + " Slik kan det se ut."
+    nbformat.write(nb, folder / RELEASED.name)
+    leaky = Result(ASSIGNMENT)
+    check_leaks(source, folder, leaky)
+    assert not leaky.ok and "eksempelsvarene i vurderingskriteriene" in leaky.failed[0]
 
 
 def test_pseudonyms_are_stable_and_keyed():

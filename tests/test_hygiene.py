@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT, assignments
+from course.instructor.check import exemplar_leaks, exemplar_sentences
 
 LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
@@ -100,6 +101,38 @@ def test_no_solution_reaches_students(path: Path):
         assert not leaked, f"{path.name} shows lines from {solution.name}: {sorted(leaked)[:3]}"
 
 
+def _exemplars() -> list[str]:
+    return [s for path in SOLUTIONS for s in exemplar_sentences(nbformat.read(path, as_version=4))]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_mark_schemes_have_exemplars(path: Path):
+    """Does each mark scheme carry exemplar answers (at least top and middle band) for calibrated grading?"""
+    nb = nbformat.read(path, as_version=4)
+    schemes = "".join(c.source for c in nb.cells if "BEGIN MARK SCHEME" in c.source)
+    if path.parent.name == "oppgave_02" and "**Eksempelsvar" not in schemes:
+        pytest.skip("oppgave_02's calibrated mark scheme is pasted in at merge (another branch edits the notebook)")
+    assert schemes.count("\n**Eksempelsvar") >= 2, "a mark scheme needs exemplars for at least the top and middle band"
+    assert len(exemplar_sentences(nb)) >= 4
+
+
+def test_exemplar_check_finds_a_leaked_exemplar():
+    """Does the exemplar check catch an exemplar sentence pasted into a student text, whatever its line breaks?"""
+    sentences = _exemplars()
+    assert sentences
+    leaked = "Oppgavetekst.\n> " + sentences[0][:20] + "\n  " + sentences[0][20:] + " Mer tekst."
+    assert exemplar_leaks(leaked, sentences) == [sentences[0]]
+    assert exemplar_leaks("Oppgavetekst uten eksempelsvar.", sentences) == []
+
+
+@pytest.mark.parametrize("path", LESSONS + EXERCISES, ids=_ids(LESSONS + EXERCISES))
+def test_no_exemplar_reaches_students(path: Path):
+    """Does no sentence of a mark scheme's exemplar answers appear in a lesson or an exercise?"""
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(cell.source for cell in nb.cells)
+    assert not exemplar_leaks(text, _exemplars()), path.name
+
+
 @pytest.mark.slow
 def test_wheel_has_the_package_and_content_but_no_solutions(tmp_path: Path):
     """Does the built wheel ship course/ and its data, and nothing from solutions/ or exercises/?"""
@@ -113,6 +146,9 @@ def test_wheel_has_the_package_and_content_but_no_solutions(tmp_path: Path):
     assert "course/widgets.py" in names
     assert any(n.startswith("course/content/") and n.endswith(".yaml") for n in names)
     assert not [n for n in names if n.endswith(".ipynb") or "solutions" in n or "exercises" in n], names
+    archive = zipfile.ZipFile(wheel)
+    shipped = "\n".join(archive.read(n).decode("utf-8", errors="replace") for n in names)
+    assert not exemplar_leaks(shipped, _exemplars()), "an exemplar answer from a mark scheme is in the wheel"
 
 
 def test_environment_matches_the_lock():

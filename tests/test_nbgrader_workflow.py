@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import html
 import re
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import Course, assignments
+from course.instructor.check import exemplar_leaks, exemplar_sentences
+from course.instructor.feedback import explanation
 
 pytestmark = pytest.mark.slow
 
@@ -123,6 +126,13 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
     assert "Godt begrunnet eksempel." in text
     # The course's Norwegian feedback template (course/instructor/templates/feedback) says "Poeng".
     assert re.search(rf"Poeng:\s*{auto_points + manual_points:g}", re.sub(r"<[^>]+>", " ", text)), "feedback shows the wrong total"
+    # No exemplar answer from the mark scheme, and every autograded item's explanation ("why", after the deadline).
+    shown = re.sub(r"\s+", "", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+    source_cells = nbformat.read(source, as_version=4).cells
+    assert not exemplar_leaks(shown, exemplar_sentences(nbformat.read(source, as_version=4)))
+    for cell in source_cells:
+        why = re.sub(r"\s+", "", explanation(cell.source))
+        assert why in shown, f"explanation missing from the feedback: {why[:60]}"
 
     export = course.root / "karakterer.csv"
     run("export", f"--CsvExportPlugin.to={export}")

@@ -46,8 +46,17 @@ def test_hidden_test_accepts_the_rung_by_number_or_name(answer, right, capsys):
     if right:
         exec(hidden, {"svar_2a": answer})
     else:
-        with pytest.raises(AssertionError, match="konsultasjon, trinn 4"):
+        with pytest.raises(AssertionError, match="Ikke riktig"):
             exec(hidden, {"svar_2a": answer})
+
+
+def test_hidden_test_explains_the_rung_for_the_feedback():
+    """Does the explanation the student gets after the deadline name the rung, its number and why?"""
+    from course.instructor.feedback import explanation
+
+    _, hidden = _test_cell("test_2a")
+    text = explanation(hidden)
+    assert text.startswith("Riktig svar: konsultasjon, trinn 4") and "beroligelse (trinn 5)" in text
 
 
 @pytest.mark.parametrize("answer", ["Kommune 2.0", "npm ", "marked"])

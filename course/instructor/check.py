@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import tempfile
@@ -86,6 +87,40 @@ def _secret_lines(source_nb) -> set[str]:
     return {line for line in secret - public if len(line) >= 6 and not any(m in line for m in MARKERS)}
 
 
+EXEMPLAR_START = "**Eksempelsvar"
+SENTENCE = re.compile(r"(?<=[.!?:;])\s+")
+
+
+def exemplar_sentences(source_nb) -> list[str]:
+    """The sentences (30 characters or more, whitespace removed) of the mark schemes' exemplar answers.
+
+    An exemplar starts at a line beginning with ``**Eksempelsvar`` and runs to the next bold line that is
+    not one, a «Merknader» line, or the end of the mark scheme. Exemplars are instructor material: they
+    must never reach exercises/, the feedback or the wheel.
+    """
+    sentences = []
+    for cell in source_nb.cells:
+        for scheme in MARK_SCHEME.finditer(cell.source):
+            inside = False
+            for line in scheme.group(0).splitlines():
+                stripped = line.strip()
+                if stripped.startswith(EXEMPLAR_START):
+                    inside = True
+                    continue
+                if stripped.startswith("**") or stripped.startswith("Merknader") or "END MARK SCHEME" in stripped:
+                    inside = False
+                if inside and stripped:
+                    text = stripped.lstrip(">").strip()
+                    sentences += [re.sub(r"\s+", "", part) for part in SENTENCE.split(text) if len(part) >= 30]
+    return sentences
+
+
+def exemplar_leaks(text: str, sentences: list[str]) -> list[str]:
+    """The exemplar sentences that appear in a text (markup-free or not; whitespace is ignored)."""
+    squashed = re.sub(r"\s+", "", text)
+    return [sentence for sentence in sentences if sentence in squashed]
+
+
 def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
     """No solution text, hidden test or mark scheme in any file of exercises/<assignment>/."""
     secret = _secret_lines(read_notebook(source))
@@ -100,12 +135,108 @@ def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
         for marker in MARKERS:
             if marker in text:
                 leaks.append(f"«{marker}» står i {path.name}")
+        exemplars = exemplar_leaks("\n".join(lines), exemplar_sentences(read_notebook(source)))
+        if exemplars:
+            leaks.append(f"{len(exemplars)} setning(er) fra eksempelsvarene i vurderingskriteriene står i "
+                         f"{path.name}, for eksempel «{exemplars[0][:60]}»")
         found = sorted(secret & lines)
         if found:
             leaks.append(f"{len(found)} linje(r) fra løsningen, de skjulte testene eller vurderingskriteriene står i "
                          f"{path.name}, for eksempel «{found[0][:80]}»")
     result.check(not leaks, "Ingen løsninger, skjulte tester eller vurderingskriterier i exercises/.",
                  "Lekkasje til studentene: " + "; ".join(leaks) + ".")
+
+
+QUOTED = "\"'«`"
+
+
+def _solutions(source_nb) -> list[tuple[str, str, object, str]]:
+    """(variable, question, literal value or None, expression text) for each assignment in a solution region.
+
+    ``svar_1d = "samarbeid"`` gives ("svar_1d", "1d", "samarbeid", '"samarbeid"'); a pandas expression gives
+    its text and no value; ``svar_1c["Ungdommene"] = "hold informert"`` gives the variable
+    ``svar_1c["Ungdommene"]``.
+    """
+    found = []
+    for cell in source_nb.cells:
+        for region in SOLUTION.finditer(cell.source):
+            code = "\n".join(line for line in region.group(0).splitlines() if "### " not in line)
+            try:
+                tree = ast.parse(code)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+                    continue
+                target = ast.get_source_segment(code, node.targets[0]) or ""
+                name = re.match(r"\w+", target)
+                question = re.search(r"_(\d+[a-z])$", name.group(0)) if name else None
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    value = None
+                question = question or re.search(r"_(\d+[a-z])$", str(nbgrader_meta(cell).get("grade_id", "")))
+                found.append((target, question.group(1) if question else "", value,
+                              ast.get_source_segment(code, node.value) or ""))
+    return found
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _question_cells(release_nb, question: str) -> list:
+    """The cells of one question: those whose id or grade id ends in it (tilfelle_1d, svar-1d, test_1d)."""
+    own = re.compile(rf"(^|[_-]){re.escape(question)}(_\d+)?$")
+    return [c for c in release_nb.cells
+            if own.search(str(nbgrader_meta(c).get("grade_id", ""))) or own.search(str(c.get("id", "")))]
+
+
+def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
+    """(question, value) for each solution that an example in the student version shows.
+
+    The student-visible text is the release notebook (markdown and code cells, visible test messages and
+    hints; the hidden tests and solutions are already gone). A literal answer is given away by
+    ``svar_1d = "samarbeid"`` anywhere, by ``"Ungdommene": "hold informert"`` for a dictionary entry, or by
+    the quoted value on a line of the question's own cells that says «eksempel». A code answer (a pandas
+    expression of 8 characters or more) is given away when the expression itself appears.
+    """
+    visible = "\n".join(c.source for c in release_nb.cells)
+    squashed = _squash(visible) + _squash(visible.replace('\\"', '"'))
+    found = []
+    for target, question, value, expression in _solutions(source_nb):
+        hit = False
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            literal = repr(value) if isinstance(value, str) else str(value)
+            for form in {literal, f'"{value}"'} if isinstance(value, str) else {literal}:
+                if _squash(f"{target}={form}") in squashed:
+                    hit = True
+            key = re.fullmatch(r"\w+\[(['\"])(.+)\1\]", target)
+            if key and isinstance(value, str) and _squash(f'"{key.group(2)}": "{value}"') in squashed:
+                hit = True
+            if isinstance(value, str) and "[" not in target and question:
+                quoted = re.compile(rf"[{QUOTED}]{re.escape(value)}[{QUOTED}]", re.I)
+                for cell in _question_cells(release_nb, question):
+                    if any("eksempel" in line.lower() and quoted.search(line) for line in cell.source.splitlines()):
+                        hit = True
+        elif value is None and len(_squash(expression)) >= 8 and _squash(expression) in squashed:
+            hit = True
+        if hit:
+            found.append((question or target, str(value) if value is not None else expression))
+    return found
+
+
+def check_giveaways(assignment: str, source: Path, release: Path, result: Result) -> None:
+    """No example in the student version equals that question's solution (issue 13: format examples)."""
+    found = giveaways(read_notebook(source), read_notebook(release))
+    result.check(
+        not found,
+        "Ingen eksempler i studentversjonen viser løsningen på spørsmålet de hører til.",
+        "; ".join(f"Eksemplet avslører svaret: I {assignment}, spørsmål {question}, står løsningen «{value}» "
+                  "som eksempel i tekst studentene ser (oppgavetekst, testmelding eller hint). "
+                  "Bruk et eksempel med andre data, eller beskriv formatet uten verdi"
+                  for question, value in found) + ".",
+    )
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -149,10 +280,13 @@ def check_assignment(root: Path, assignment: str, work: Path) -> Result:
                      "En blank studentversjon består minst én test; da gir tom besvarelse poeng "
                      "(nbgrader validate --invert).")
 
-    # 4. Points add up; 5. nothing secret reaches students.
+    # 4. Points add up; 5. nothing secret reaches students; 6. no example gives an answer away.
     check_points(read_notebook(source), result)
     if released.is_dir():
         check_leaks(source, released, result)
+    fresh_nb = copy / "exercises" / assignment / f"{assignment}.ipynb"
+    if fresh_nb.is_file() or blank.is_file():
+        check_giveaways(assignment, source, fresh_nb if fresh_nb.is_file() else blank, result)
     return result
 
 

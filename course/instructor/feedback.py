@@ -6,6 +6,14 @@ test's traceback prints the lines around it, and its assert message often names
 the right answer. So every error output of a cell with hidden tests is replaced
 by one Norwegian line: the hidden-test line when the error came from a hidden
 test, the error's own message (without code) when it came from the visible one.
+
+Why, after the deadline: each autograded cell's hidden tests carry an
+explanation for the student, written as a comment block that starts with
+``# FORKLARING:`` (what the right answer is, and why). With
+``HideHiddenTests.show_explanations`` on (the default), the feedback shows it
+below the cell's output, as text: the hidden tests' code itself never reaches
+the student. Feedback is released after the deadline; a lecturer who reuses
+items can turn the explanations off in nbgrader_config.py.
 """
 
 from __future__ import annotations
@@ -25,6 +33,22 @@ HIDDEN_TESTS_REMOVED = "# (Her står skjulte tester. De vises ikke i tilbakemeld
 MARK_SCHEME_REMOVED = ""
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+EXPLANATION = re.compile(r"^[ \t]*# FORKLARING:(.*)$", re.M)
+EXPLANATION_LABEL = "Forklaring: "
+
+
+def explanation(hidden: str) -> str:
+    """The student's explanation in a hidden-test region: the ``# FORKLARING:`` line and the comment lines after it."""
+    parts = []
+    for match in EXPLANATION.finditer(hidden):
+        words = [match.group(1).strip()]
+        for line in hidden[match.end():].lstrip("\n").splitlines():
+            line = line.strip()
+            if not line.startswith("#") or line.startswith("# FORKLARING:") or line.startswith("###"):
+                break
+            words.append(line.lstrip("#").strip())
+        parts.append(" ".join(word for word in words if word))
+    return " ".join(parts)
 
 
 def _hidden_lines(hidden: str) -> list[str]:
@@ -41,8 +65,12 @@ def _from_hidden_test(output, hidden: str) -> bool:
     return any(line in traceback for line in _hidden_lines(hidden))
 
 
-def sanitise_cell(cell) -> None:
-    """Remove hidden tests and mark schemes from one cell, and their traces from its outputs."""
+def sanitise_cell(cell, show_explanations: bool = False) -> None:
+    """Remove hidden tests and mark schemes from one cell, and their traces from its outputs.
+
+    With ``show_explanations``, a cell whose hidden tests carry a ``# FORKLARING:``
+    block gets that explanation as a last output (text only, never the code).
+    """
     if cell.cell_type == "markdown":
         cell.source = MARK_SCHEME.sub(MARK_SCHEME_REMOVED, cell.source)
         return
@@ -61,6 +89,9 @@ def sanitise_cell(cell) -> None:
                 text = f"{output.get('ename', 'Feil')}: {output.get('evalue', '')}"
             output = new_output("stream", name="stderr", text=text + "\n")
         outputs.append(output)
+    text = explanation(hidden) if show_explanations else ""
+    if text:
+        outputs.append(new_output("stream", name="stdout", text=EXPLANATION_LABEL + text + "\n"))
     cell.outputs = outputs
 
 
@@ -68,7 +99,12 @@ class HideHiddenTests(Preprocessor):
     """nbconvert preprocessor for generate_feedback: no hidden test or mark scheme reaches the student."""
 
     enabled = Bool(True, help="Whether to hide hidden tests and mark schemes in feedback").tag(config=True)
+    show_explanations = Bool(
+        True,
+        help="Show each autograded item's explanation (the '# FORKLARING:' block in its hidden tests) in the "
+        "feedback. Turn off for courses that reuse items from year to year.",
+    ).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
-        sanitise_cell(cell)
+        sanitise_cell(cell, self.show_explanations)
         return cell, resources
