@@ -23,6 +23,7 @@ logs="$repo/build/soak/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$logs"
 work="$(mktemp -d /tmp/soak-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM  # so that the clean-up above runs when the script is stopped
 
 # One fresh clone's `make test`; prints "<exit code> <seconds> <pytest's last line>".
 run_in_fresh_clone() {

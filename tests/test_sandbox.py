@@ -156,7 +156,7 @@ def test_only_graded_students_are_in_the_gradebook(batch):
 
 
 def test_output_is_bounded_by_bytes(batch):
-    """Is a 50 MB line cut to a bounded size, with a Norwegian note, in the graded notebook?"""
+    """Is a 5 MB line (50 times the cap) cut to a bounded size, with a Norwegian note, in the graded notebook?"""
     graded = batch["course"].root / "autograded" / "stor_utskrift" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert graded.stat().st_size < 1_000_000
     assert "Utskriften er kuttet her" in graded.read_text(encoding="utf-8")
