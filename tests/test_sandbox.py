@@ -243,3 +243,34 @@ def test_plain_nbgrader_autograde_uses_the_sandbox(sequential):
     assert scores["riktig"] == auto_points(nbformat.read(course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
     out = _outputs(course.root / "autograded" / "leser_fasit" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     assert "funnet: []" in out, out
+
+
+def test_grading_works_in_a_copy_of_the_course_that_has_its_own_package(tmp_path: Path):
+    """In a copy of the course folder with its own course/ (as on a server), does a correct oppgave_02 get full points?
+
+    oppgave_02 imports ``course`` in the student's notebook. The grader, run in
+    the copy, imports the copy's package; the kernel imports the one its
+    environment has installed. The sandbox must let the kernel see its own
+    (it once bound only the grader's, and a correct notebook scored 0).
+    """
+    from test_nbgrader_workflow import _answer_like_the_solution
+
+    assignment = "oppgave_02"
+    course = _new_course(tmp_path / "kopi")
+    shutil.copytree(ROOT / "course", course.root / "course", ignore=shutil.ignore_patterns("__pycache__"))
+    source = course.root / "solutions" / assignment / f"{assignment}.ipynb"
+    course.nbgrader("generate_assignment", assignment, "--force")
+    course.nbgrader("release_assignment", assignment)
+    home = tmp_path / "elev"
+    home.mkdir()
+    course.student("fetch_assignment", assignment, home=home)
+    _answer_like_the_solution(home / assignment / f"{assignment}.ipynb", source, "Refleksjonen min.")
+    course.student("submit", assignment, "--student=elev", home=home)
+    course.nbgrader("collect", assignment)
+    course.nbgrader("autograde", assignment, in_process=False)  # the real command, in the copy
+    graded = course.root / "autograded" / "elev" / assignment / f"{assignment}.ipynb"
+    assert "ModuleNotFoundError" not in graded.read_text(encoding="utf-8")
+    con = sqlite3.connect(course.root / "gradebook.db")
+    (score,) = con.execute("select sum(auto_score) from grade").fetchone()
+    con.close()
+    assert score == auto_points(nbformat.read(source, as_version=4))

@@ -30,9 +30,11 @@ autograde``'s pipeline, and :mod:`course.instructor.autograde` uses it for
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -68,6 +70,30 @@ def bwrap_path() -> str:
     return path
 
 
+@functools.lru_cache(maxsize=None)
+def _kernel_course_package() -> str | None:
+    """The folder of the ``course`` package that the kernel's Python imports, or None if it has none.
+
+    Not necessarily the package this process imported: run in a copy of the
+    course folder, the grader may import the copy's ``course/`` (the course
+    configuration imports it), while the kernel, started in a submission
+    folder, imports the package its environment has installed (with an editable
+    install, the checkout the environment was built from). Binding only the
+    grader's package then left the kernel without ``course`` in the sandbox,
+    and a correct notebook that imports it scored 0. So ask the kernel's own
+    interpreter, from an empty folder, as the kernel will be started.
+    """
+    with tempfile.TemporaryDirectory() as empty:
+        probe = subprocess.run(
+            [sys.executable, "-c",
+             "import importlib.util; s = importlib.util.find_spec('course'); "
+             "print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')"],
+            cwd=empty, capture_output=True, text=True, timeout=60,
+        )
+    found = probe.stdout.strip()
+    return os.path.realpath(found) if probe.returncode == 0 and found else None
+
+
 def _python_dirs() -> list[str]:
     """Folders the kernel's Python needs: the environment, the interpreter and the course package."""
     import course
@@ -78,8 +104,12 @@ def _python_dirs() -> list[str]:
         os.path.realpath(sys.exec_prefix),
         os.path.dirname(os.path.realpath(sys.executable)),
         # An editable install maps `course` to the checkout; bind the package only, not the course root.
+        # Both the package this grader imported and the one the kernel imports (see _kernel_course_package).
         os.path.realpath(Path(course.__file__).parent),
     }
+    kernel_package = _kernel_course_package()
+    if kernel_package:
+        dirs.add(kernel_package)
     # Keep only the outermost folders (a venv may live inside base_prefix, or the reverse).
     result = []
     for d in sorted(dirs, key=len):
