@@ -88,6 +88,12 @@ def _secret_lines(source_nb) -> set[str]:
 
 
 EXEMPLAR_START = "**Eksempelsvar"
+
+
+def _squash(text: str) -> str:
+    """The text without any whitespace, so that line breaks and indentation do not hide a match."""
+    return re.sub(r"\s+", "", text)
+
 SENTENCE = re.compile(r"(?<=[.!?:;])\s+")
 
 
@@ -111,19 +117,21 @@ def exemplar_sentences(source_nb) -> list[str]:
                     inside = False
                 if inside and stripped:
                     text = stripped.lstrip(">").strip()
-                    sentences += [re.sub(r"\s+", "", part) for part in SENTENCE.split(text) if len(part) >= 30]
+                    sentences += [_squash(part) for part in SENTENCE.split(text) if len(part) >= 30]
     return sentences
 
 
 def exemplar_leaks(text: str, sentences: list[str]) -> list[str]:
     """The exemplar sentences that appear in a text (markup-free or not; whitespace is ignored)."""
-    squashed = re.sub(r"\s+", "", text)
+    squashed = _squash(text)
     return [sentence for sentence in sentences if sentence in squashed]
 
 
 def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
     """No solution text, hidden test or mark scheme in any file of exercises/<assignment>/."""
-    secret = _secret_lines(read_notebook(source))
+    source_nb = read_notebook(source)
+    secret = _secret_lines(source_nb)
+    exemplar = exemplar_sentences(source_nb)
     leaks = []
     for path in sorted(released_dir.rglob("*")):
         if not path.is_file() or ".ipynb_checkpoints" in path.parts:
@@ -135,7 +143,7 @@ def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
         for marker in MARKERS:
             if marker in text:
                 leaks.append(f"«{marker}» står i {path.name}")
-        exemplars = exemplar_leaks("\n".join(lines), exemplar_sentences(read_notebook(source)))
+        exemplars = exemplar_leaks("\n".join(lines), exemplar)
         if exemplars:
             leaks.append(f"{len(exemplars)} setning(er) fra eksempelsvarene i vurderingskriteriene står i "
                          f"{path.name}, for eksempel «{exemplars[0][:60]}»")
@@ -179,10 +187,6 @@ def _solutions(source_nb) -> list[tuple[str, str, object, str]]:
                 found.append((target, question.group(1) if question else "", value,
                               ast.get_source_segment(code, node.value) or ""))
     return found
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def _question_cells(release_nb, question: str) -> list:
