@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build the class server's Python environment, the one JupyterHub, every
+# student's and instructor's server, Formgrader and nbgrader run from.
+#
+# Every account must be able to run it, so it is built from Debian's Python
+# (/usr/bin/python3, not a Python under /root or in a 0700 home) into a folder
+# that everyone can read (default /opt/samskaping-kurs/env), from the same lock
+# file as the developer's .venv. The course package is installed as a copy, not
+# as a link to this checkout: on the server the course folder is never the
+# checkout the environment was built from.
+#
+#   HUB_ENV=/opt/samskaping-kurs/env deploy/build-env.sh
+#
+# Run as root. The packages are installed again only when the lock changes; the
+# course package is reinstalled every time (a few seconds).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+HUB_ENV=${HUB_ENV:-/opt/samskaping-kurs/env}
+HUB_PYTHON=${HUB_PYTHON:-/usr/bin/python3}
+lock="$repo/requirements/lock.txt"
+umask 022
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "Miljøet for kursserveren bygges av administrator (root): sudo $0" >&2
+    exit 1
+fi
+if ! "$HUB_PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+    echo "Fant ikke venv i $HUB_PYTHON. Installer Debians pakke: apt-get install python3-venv" >&2
+    exit 1
+fi
+
+lock_sum=$(cat "$lock" "$repo/pyproject.toml" | sha256sum | cut -d' ' -f1)
+if [ ! -x "$HUB_ENV/bin/python" ] || [ "$(cat "$HUB_ENV/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "Bygger kursserverens miljø i $HUB_ENV (fra $HUB_PYTHON og $lock) ..."
+    rm -rf "$HUB_ENV"
+    "$HUB_PYTHON" -m venv "$HUB_ENV"
+    "$HUB_ENV/bin/python" -m pip install --quiet --upgrade "pip>=24"
+    # The lock's packages and the course package's dependencies for the server.
+    "$HUB_ENV/bin/python" -m pip install --quiet -c "$lock" -r <(grep -v '^#' "$lock")
+    echo "$lock_sum" > "$HUB_ENV/.lock-sha256"
+fi
+
+# The course package itself, as a copy (no build isolation: setuptools is in the lock).
+"$HUB_ENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation --force-reinstall "$repo"
+
+# JupyterLab's settings for everyone on the server, and nbgrader's for the
+# students (the exchange and the secure exchange classes); the grader's
+# nbgrader_config.py in the course folder comes on top of this one.
+install -D -m 644 "$repo/config/jupyterlab-overrides.json" "$HUB_ENV/share/jupyter/lab/settings/overrides.json"
+install -D -m 644 "$repo/deploy/nbgrader_config.py" "$HUB_ENV/etc/jupyter/nbgrader_config.py"
+chmod -R a+rX "$HUB_ENV"
