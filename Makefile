@@ -19,6 +19,11 @@ TEST_WORKERS ?= 2
 # `make lab` on a temporary copy of the course with a token of their own.
 LAB_ROOT ?= $(CURDIR)
 LAB_ARGS ?=
+# The class server (JupyterHub): its environment, built from Debian's Python into
+# a folder every account can read (deploy/build-env.sh), and the hub's port.
+HUB_ENV ?= /opt/samskaping-kurs/env
+HUB_PORT ?= 8000
+export SAMSKAPING_HUB_ENV := $(HUB_ENV)
 
 # nbgrader shells out to `alembic`, so the environment's bin/ comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -28,7 +33,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 # JupyterLab refuses to run as root unless told to; an ordinary user needs no flag.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast system-deps exercises lock clean-venv benchmark
+.PHONY: lab test test-fast system-deps hub-env hub exercises lock clean-venv benchmark
 
 # The environment is rebuilt when the project, the lock or the JupyterLab
 # settings change. The settings turn off JupyterLab's news and update check,
@@ -50,7 +55,7 @@ lab: $(STAMP)
 		--LabApp.news_url=None \
 		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate $(LAB_ARGS)
 
-test: $(STAMP) system-deps node_modules/.package-lock.json
+test: $(STAMP) system-deps node_modules/.package-lock.json hub-env
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) system-deps
@@ -64,6 +69,13 @@ system-deps:
 # axe-core for the browser tests' accessibility checks, at the locked version.
 node_modules/.package-lock.json: package.json package-lock.json | system-deps
 	npm ci --no-audit --no-fund --loglevel=error
+
+# The class server's environment. Only root can build it (and run the hub and
+# the tests with real accounts); for anyone else this says so and goes on, and
+# those tests skip with the same reason.
+hub-env: system-deps
+	@if [ "$$(id -u)" -eq 0 ]; then HUB_ENV="$(HUB_ENV)" deploy/build-env.sh; \
+	else echo "Hopper over kursserverens miljø ($(HUB_ENV)): det bygges av root."; fi
 
 exercises: $(STAMP)
 	for dir in solutions/oppgave_*/; do \

@@ -14,6 +14,9 @@
 # Run as root. The packages are installed again only when the lock changes; the
 # course package is reinstalled every time (a few seconds).
 set -euo pipefail
+# This machine's pip configuration names package folders that may be missing;
+# pip warns about each of them on every install. Those lines only are dropped.
+exec 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 HUB_ENV=${HUB_ENV:-/opt/samskaping-kurs/env}

@@ -4,7 +4,11 @@
 #   hunspell-en-us           for the English titles in reference lists)
 #   chromium                 the browser tests (Playwright drives Debian's build)
 #   bubblewrap               the sandbox that autograding runs student code in
-#   npm                      fetches axe-core for the accessibility checks
+#   npm                      fetches axe-core for the accessibility checks and
+#                            configurable-http-proxy for the class server
+#   python3-venv             the class server's environment (from Debian's Python)
+#   postgresql               the class server's gradebook (tests start their own cluster)
+#   git                      nbgitpuller, which brings the lessons to students
 # Students running `make lab` need none of them.
 set -euo pipefail
 
@@ -15,6 +19,9 @@ command -v hunspell >/dev/null || missing+=(hunspell)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v bwrap >/dev/null || missing+=(bubblewrap)
 command -v npm >/dev/null || missing+=(npm)
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v git >/dev/null || missing+=(git)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
