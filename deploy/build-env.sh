@@ -52,4 +52,7 @@ fi
 # nbgrader_config.py in the course folder comes on top of this one.
 install -D -m 644 "$repo/config/jupyterlab-overrides.json" "$HUB_ENV/share/jupyter/lab/settings/overrides.json"
 install -D -m 644 "$repo/deploy/nbgrader_config.py" "$HUB_ENV/etc/jupyter/nbgrader_config.py"
+# Jupyter Server settings read by the Formgrader service only (JUPYTER_CONFIG_PATH).
+install -D -m 644 "$repo/deploy/formgrader/jupyter_server_config.py" \
+    "$HUB_ENV/etc/samskaping/formgrader/jupyter_server_config.py"
 chmod -R a+rX "$HUB_ENV"

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from answers import answer_like_the_solution, points
 from conftest import Course, assignments
 from course.instructor.check import exemplar_leaks, exemplar_sentences
 from course.instructor.feedback import explanation
@@ -25,40 +26,6 @@ ASSIGNMENTS = assignments()
 # of every solution and `validate --invert` of every blank exercise are checked
 # once, by `course check` over the repository (tests/test_cli.py), which also
 # checks the stated point totals and that no solution text reaches students.
-
-
-def _answer_like_the_solution(student_nb: Path, solution_nb: Path, reflection: str, share: float = 1.0) -> None:
-    """Fill a fetched notebook as a student would: the solution's answers, typed in, plus a reflection.
-
-    With ``share`` below 1, only that share of the answer cells (the first ones) is filled.
-    """
-    solution = {
-        cell.metadata["nbgrader"]["grade_id"]: cell
-        for cell in nbformat.read(solution_nb, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
-    nb = nbformat.read(student_nb, as_version=4)
-    to_answer = set(list(solution)[: round(len(solution) * share)])
-    for i, cell in enumerate(nb.cells):
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and meta["grade_id"] in to_answer:
-            lines = solution[meta["grade_id"]].source.splitlines()
-            cell.source = "\n".join(line for line in lines if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-        if meta.get("task") and i + 1 < len(nb.cells) and "nbgrader" not in nb.cells[i + 1].metadata:
-            nb.cells[i + 1].source = reflection
-    nbformat.write(nb, student_nb)
-
-
-def _points(nb_path: Path, *, kind: str) -> float:
-    """Total points of a source notebook's autograded tests (kind='auto') or tasks (kind='manual')."""
-    total = 0.0
-    for cell in nbformat.read(nb_path, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        is_auto = meta.get("grade") and not meta.get("solution") and cell.cell_type == "code"
-        is_manual = meta.get("task") or (meta.get("grade") and meta.get("solution"))
-        if (kind == "auto" and is_auto) or (kind == "manual" and is_manual):
-            total += float(meta.get("points", 0))
-    return total
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -76,8 +43,8 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
     run_as_student = functools.partial(course.student, in_process=not cli)
 
     source = course.root / "solutions" / assignment / f"{assignment}.ipynb"
-    auto_points = _points(source, kind="auto")
-    manual_points = _points(source, kind="manual")
+    auto_points = points(source, kind="auto")
+    manual_points = points(source, kind="manual")
     assert auto_points > 0 and manual_points > 0, "an exercise needs both autograded and manually graded points"
 
     run("generate_assignment", assignment, "--force")
@@ -94,7 +61,9 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
         assert fetched.exists()
         if how != "blank":
             share = 1.0 if how == "answered" else 0.5
-            _answer_like_the_solution(fetched, source, "Refleksjonen min om et eksempel fra nærmiljøet.", share)
+            nb = answer_like_the_solution(nbformat.read(fetched, as_version=4), source,
+                                          "Refleksjonen min om et eksempel fra nærmiljøet.", share)
+            nbformat.write(nb, fetched)
         run_as_student("submit", assignment, f"--student={student}", home=home)
 
     run("collect", assignment)

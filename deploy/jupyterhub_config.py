@@ -1,0 +1,141 @@
+"""JupyterHub for a class taking the course *Samskaping og velferdsledelse*.
+
+One machine, real Unix accounts, a shared nbgrader exchange and a PostgreSQL
+gradebook. Read it from top to bottom; every setting a server needs comes from
+an environment variable (set by `make hub`, by a systemd unit or by the tests),
+so this file is the same on every server and holds no password.
+
+  SAMSKAPING_HUB_IP / _PORT     where students open the hub (127.0.0.1:8000; put TLS in front)
+  SAMSKAPING_HUB_STATE          the hub's own files: its database, cookie secret, the proxy's pid
+  SAMSKAPING_HUB_ENV            the environment every server runs from (deploy/build-env.sh)
+  SAMSKAPING_STUDENTER          the Unix group of the students (samskaping-studenter)
+  SAMSKAPING_LAERERE            the Unix group of the instructors (samskaping-laerere)
+  SAMSKAPING_RETTER             the grading account that Formgrader runs as (samskaping-retter)
+  SAMSKAPING_KURSMAPPE          the course folder in the grading account's home
+  SAMSKAPING_KURS_ID            nbgrader's course id (samskaping)
+  NBGRADER_EXCHANGE             the shared exchange (/srv/nbgrader/exchange)
+  NBGRADER_DB_URL               the gradebook for Formgrader and `course grade` (PostgreSQL, peer auth)
+  SAMSKAPING_INNLOGGING         how people log in: pam (default), feide, canvas, or felles-passord
+                                (one shared password from SAMSKAPING_FELLES_PASSORD: tests and demos only)
+
+Who can do what:
+- Students and instructors log in and get their own JupyterLab, started as
+  their own Unix account in their own (0700) home.
+- Instructors (and only they) reach Formgrader, a hub-managed service that runs
+  as the grading account in the course folder: user servers always start in
+  the home folder, where Formgrader would not find the course's
+  nbgrader_config.py. Students get 403 there.
+- Nobody is a hub admin by default: an admin could open every student's server.
+"""
+
+import grp
+import os
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by traitlets when this file is loaded)
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def setting(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def members(group: str) -> set[str]:
+    """The Unix accounts in ``group`` (as a supplementary group; deploy/add-accounts.sh puts them there)."""
+    try:
+        return set(grp.getgrnam(group).gr_mem)
+    except KeyError:
+        sys.exit(f"Fant ikke Unix-gruppen «{group}». Opprett kontoene med deploy/add-accounts.sh først.")
+
+
+ENV = Path(setting("SAMSKAPING_HUB_ENV", "/opt/samskaping-kurs/env"))
+STATE = Path(setting("SAMSKAPING_HUB_STATE", "/var/lib/samskaping-kurs/hub"))
+STUDENTS = setting("SAMSKAPING_STUDENTER", "samskaping-studenter")
+INSTRUCTORS = setting("SAMSKAPING_LAERERE", "samskaping-laerere")
+GRADER = setting("SAMSKAPING_RETTER", "samskaping-retter")
+COURSE_DIR = setting("SAMSKAPING_KURSMAPPE", f"/home/{GRADER}/samskaping-kurs")
+COURSE_ID = setting("SAMSKAPING_KURS_ID", "samskaping")
+EXCHANGE = setting("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+PORT = int(setting("SAMSKAPING_HUB_PORT", "8000"))
+
+# --- Network: the proxy listens where students connect; everything else on loopback.
+c.JupyterHub.bind_url = f"http://{setting('SAMSKAPING_HUB_IP', '127.0.0.1')}:{PORT}"
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(setting("SAMSKAPING_HUB_INTERN_PORT", str(PORT + 81)))
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{setting('SAMSKAPING_PROXY_API_PORT', str(PORT + 1))}"
+# configurable-http-proxy from npm, at the version package-lock.json records.
+c.ConfigurableHTTPProxy.command = [setting("SAMSKAPING_PROXY", str(REPO / "node_modules/.bin/configurable-http-proxy"))]
+
+# --- The hub's own state (not the gradebook): a small SQLite database, readable by root only.
+STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
+c.JupyterHub.cleanup_servers = True  # stopping the hub stops every server it started
+
+# --- Log-in.
+LOGIN = setting("SAMSKAPING_INNLOGGING", "pam")
+if LOGIN == "pam":
+    # The machine's own accounts (or the institution's directory through PAM).
+    c.JupyterHub.authenticator_class = "pam"
+    c.PAMAuthenticator.allowed_groups = {STUDENTS, INSTRUCTORS}
+elif LOGIN == "felles-passord":
+    # One password for every account in the course's groups: for tests and a
+    # demonstration only (anyone with the password can log in as any student).
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = os.environ["SAMSKAPING_FELLES_PASSORD"]
+    c.Authenticator.allowed_users = members(STUDENTS) | members(INSTRUCTORS)
+elif LOGIN in {"feide", "canvas"}:
+    load_subconfig(str(HERE / "auth" / f"{'canvas_lti13' if LOGIN == 'canvas' else LOGIN}.py"))  # noqa: F821
+else:
+    sys.exit(f"Ukjent SAMSKAPING_INNLOGGING «{LOGIN}»: bruk pam, feide, canvas eller felles-passord.")
+
+# --- Every person's own server: JupyterLab as their own Unix account, in their home.
+SERVER_ENV = {
+    "PATH": f"{ENV / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+    "JUPYTER_PLATFORM_DIRS": "1",
+    "NBGRADER_EXCHANGE": EXCHANGE,
+    "SAMSKAPING_KURS_ID": COURSE_ID,
+}
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.environment = SERVER_ENV
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+
+# --- Formgrader for the instructors: a service run by the hub as the grading account.
+FORMGRADER_PORT = int(setting("SAMSKAPING_FORMGRADER_PORT", str(PORT + 2)))
+c.JupyterHub.services = [
+    {
+        "name": "formgrader",
+        "display": True,
+        "oauth_no_confirm": True,
+        "url": f"http://127.0.0.1:{FORMGRADER_PORT}",
+        "command": [str(ENV / "bin" / "jupyterhub-singleuser"), "--ServerApp.default_url=/lab"],
+        "user": GRADER,
+        "cwd": COURSE_DIR,
+        "environment": {
+            **SERVER_ENV,
+            # Formgrader's page is shown in a frame inside the grader's JupyterLab.
+            # JupyterHub >= 4.1 forbids frames on every server it starts
+            # ("frame-ancestors 'none'"); this service's own configuration allows
+            # frames from its own pages (deploy/formgrader/jupyter_server_config.py).
+            "JUPYTER_CONFIG_PATH": str(ENV / "etc" / "samskaping" / "formgrader"),
+            # The gradebook; without it, SQLite in the course folder.
+            **({"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]} if os.environ.get("NBGRADER_DB_URL") else {}),
+        },
+    }
+]
+c.JupyterHub.load_groups = {INSTRUCTORS: {"users": sorted(members(INSTRUCTORS))}}
+c.JupyterHub.load_roles = [
+    {
+        "name": "formgrader-for-laerere",
+        "description": "Instructors open Formgrader (the grading account's server)",
+        "scopes": ["access:services!service=formgrader", "read:services!service=formgrader"],
+        "groups": [INSTRUCTORS],
+    },
+]

@@ -1,0 +1,191 @@
+"""A real JupyterHub for the class-server tests, from the repository's own configuration.
+
+The hub runs deploy/jupyterhub_config.py from the class server's environment,
+as root, with LocalProcessSpawner and real Unix accounts (tests/unix.py). Every
+test run gets its own ports, state folder, exchange and course folder, and the
+hub is stopped by its pid (its proxy and the servers it started go with it).
+
+People log in the way a browser does: the hub's login form with the shared
+test password, then a token of their own from the hub's REST API.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from unix import HUB_ENV, ROOT, Accounts
+
+PASSWORD = "samskaping-test-passord"  # only for the hub a test starts on 127.0.0.1 (shared-password auth)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, what: str, timeout: float = 90, on_timeout=lambda: ""):
+    """Poll ``condition`` until it returns something true; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{on_timeout()}")
+        time.sleep(0.1)  # poll interval; the wait itself is on the condition
+
+
+def install_course(grader: str, dest: Path) -> Path:
+    """A copy of the course folder (not the checkout) in the grader's home, owned by the grader."""
+    dest.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", dest)
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder, dest / folder)
+    subprocess.run(["chown", "-R", f"{grader}:{grader}", str(dest)], check=True)
+    return dest
+
+
+class Hub:
+    def __init__(self, accounts: Accounts, *, grader: str, course_dir: Path, exchange: Path,
+                 db_url: str | None = None) -> None:
+        self.accounts = accounts
+        self.grader = grader
+        self.course_dir = course_dir
+        self.exchange = exchange
+        self.db_url = db_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.state = Path(tempfile.mkdtemp(prefix=f"{accounts.tag}-hub-"))
+        self.log_path = self.state / "jupyterhub.log"
+        self.proc: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "PATH": f"{HUB_ENV / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": str(self.state),
+            "SAMSKAPING_HUB_ENV": str(HUB_ENV),
+            "SAMSKAPING_HUB_STATE": str(self.state / "state"),
+            "SAMSKAPING_HUB_PORT": str(self.port),
+            "SAMSKAPING_HUB_INTERN_PORT": str(free_port()),
+            "SAMSKAPING_PROXY_API_PORT": str(free_port()),
+            "SAMSKAPING_FORMGRADER_PORT": str(free_port()),
+            "SAMSKAPING_STUDENTER": self.accounts.student_group,
+            "SAMSKAPING_LAERERE": self.accounts.instructor_group,
+            "SAMSKAPING_RETTER": self.grader,
+            "SAMSKAPING_KURSMAPPE": str(self.course_dir),
+            "NBGRADER_EXCHANGE": str(self.exchange),
+            "SAMSKAPING_INNLOGGING": "felles-passord",
+            "SAMSKAPING_FELLES_PASSORD": PASSWORD,
+        }
+        if self.db_url:
+            env["NBGRADER_DB_URL"] = self.db_url
+        return env
+
+    def log(self) -> str:
+        try:
+            return "hub log (last 4000 characters):\n" + self.log_path.read_text(errors="replace")[-4000:]
+        except FileNotFoundError:
+            return "(no hub log)"
+
+    def start(self) -> "Hub":
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [str(HUB_ENV / "bin" / "jupyterhub"), "-f", str(ROOT / "deploy" / "jupyterhub_config.py")],
+                cwd=self.state, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the hub exited with {self.proc.returncode}\n{self.log()}")
+            try:
+                return requests.get(f"{self.url}/hub/api/", timeout=5).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(up, "the hub to answer on /hub/api/", on_timeout=self.log)
+        return self
+
+    def stop(self) -> None:
+        """Stop the hub (it stops the proxy and every server it started), by its pid; kill what is left of its group."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the proxy, if the hub left it behind
+        except ProcessLookupError:
+            pass
+
+    def remove_state(self) -> None:
+        shutil.rmtree(self.state, ignore_errors=True)
+
+    # --- people ----------------------------------------------------------
+
+    def login(self, user: str, password: str = PASSWORD) -> "Person":
+        """Log in through the hub's login form, as a browser does, and get a REST API token of one's own."""
+        session = requests.Session()
+        page = session.get(f"{self.url}/hub/login", timeout=30)
+        page.raise_for_status()
+        xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text)
+        data = {"username": user, "password": password}
+        if xsrf:
+            data["_xsrf"] = xsrf.group(1)
+        reply = session.post(f"{self.url}/hub/login", data=data, allow_redirects=False, timeout=30)
+        if reply.status_code != 302:
+            raise AssertionError(f"log-in as {user} answered {reply.status_code}: {reply.text[:500]}")
+        token = session.post(
+            f"{self.url}/hub/api/users/{user}/tokens",
+            json={"note": "test", "expires_in": 3600},
+            headers={"X-XSRFToken": session.cookies.get("_xsrf", "")},
+            timeout=30,
+        )
+        token.raise_for_status()
+        return Person(self, user, session, token.json()["token"])
+
+
+class Person:
+    """Someone logged in on the hub: their browser session and their own API token."""
+
+    def __init__(self, hub: Hub, name: str, session: requests.Session, token: str) -> None:
+        self.hub = hub
+        self.name = name
+        self.session = session
+        self.token = token
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """A request to the hub's origin (``/hub/api/...``, ``/user/<name>/...``, ``/services/...``) with the token."""
+        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.hub.url}{path}", headers=headers, timeout=kwargs.pop("timeout", 120),
+                                allow_redirects=kwargs.pop("allow_redirects", False), **kwargs)
+
+    def start_server(self) -> None:
+        reply = self.api("POST", f"/hub/api/users/{self.name}/server")
+        already = reply.status_code == 400 and "already running" in reply.text
+        assert reply.status_code in (201, 202) or already, f"starting {self.name}'s server: {reply.status_code} {reply.text}"
+
+        def ready():
+            info = self.api("GET", f"/hub/api/users/{self.name}").json()
+            server = info.get("servers", {}).get("")
+            return server and server.get("ready")
+
+        wait_for(ready, f"{self.name}'s server to be ready", timeout=120, on_timeout=self.hub.log)
+
+    def server(self, method: str, path: str, **kwargs) -> requests.Response:
+        """A request to this person's own server: ``path`` is relative to ``/user/<name>/``."""
+        return self.api(method, f"/user/{self.name}/{path.lstrip('/')}", **kwargs)

@@ -1,0 +1,229 @@
+"""The course on a class server: a real JupyterHub, real Unix accounts, the shared exchange, PostgreSQL.
+
+One hub for the module (deploy/jupyterhub_config.py from the class server's
+environment), two students, an instructor and the grading account, each a
+real Unix account with a private home. Everything a person does goes through
+the hub's HTTP API with their own token, as their browser would: the
+instructor through Formgrader (a hub service running as the grading account),
+the students through their own servers' assignment-list endpoints. Grading is
+`course grade`, run as the grading account in the course folder (what an
+instructor types in Formgrader's terminal), against a PostgreSQL gradebook
+that the test starts itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from answers import answer_like_the_solution, points
+from hub import Hub, install_course
+from unix import ROOT, Accounts, run_as, skip_unless_class_server
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "oppgave_01"
+COURSE_ID = "samskaping"
+REFLECTION = "Refleksjonen min om frivilligsentralen i bydelen."
+
+
+class Klasse:
+    """The module's class: accounts, course folder, exchange, gradebook and hub."""
+
+    def __init__(self) -> None:
+        self.accounts = Accounts("h")
+        self.hub: Hub | None = None
+        self.cleanups: list = []
+
+    def set_up(self) -> "Klasse":
+        a = self.accounts
+        self.kari = a.student("kari")
+        self.ola = a.student("ola")
+        self.per = a.instructor("per")
+        self.grader = a.plain("retter")
+        self.exchange = Path(f"/srv/{a.tag}-exchange")
+        self.cleanups.append(lambda: shutil.rmtree(self.exchange, ignore_errors=True))
+        _prepare_exchange(self.exchange, self.grader)
+        self.course = install_course(self.grader, Path(f"/home/{self.grader}/samskaping-kurs"))
+        self.db_url = None
+        self.hub = Hub(a, grader=self.grader, course_dir=self.course, exchange=self.exchange, db_url=self.db_url)
+        self.cleanups.append(self.hub.remove_state)
+        self.cleanups.append(self.hub.stop)
+        self.hub.start()
+        return self
+
+    def tear_down(self) -> None:
+        for cleanup in reversed(self.cleanups):
+            cleanup()
+        self.accounts.remove_all()
+
+    def as_grader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """A command as the grading account in the course folder, as in Formgrader's terminal."""
+        extra = {"NBGRADER_EXCHANGE": str(self.exchange), "SAMSKAPING_KURS_ID": COURSE_ID}
+        if self.db_url:
+            extra["NBGRADER_DB_URL"] = self.db_url
+        return run_as(self.grader, list(args), cwd=self.course, check=check, **extra)
+
+
+def _prepare_exchange(root: Path, grader: str) -> None:
+    root.mkdir(mode=0o755)
+    os.chmod(root, 0o777)  # TMP until the secure exchange lands
+    (root / COURSE_ID).mkdir()
+    shutil.chown(root / COURSE_ID, grader, grader)
+
+
+@pytest.fixture(scope="module")
+def klasse():
+    skip_unless_class_server()
+    k = Klasse()
+    try:
+        yield k.set_up()
+    finally:
+        k.tear_down()
+
+
+def _assignment(listing: dict, status: str | None = None) -> dict:
+    assert listing.get("success") is True, f"the assignment list failed: {listing}"
+    found = [a for a in listing["value"] if a["assignment_id"] == ASSIGNMENT and a["course_id"] == COURSE_ID
+             and (status is None or a["status"] == status)]
+    assert found, f"{ASSIGNMENT} with status {status} not in the list: {json.dumps(listing)[:1500]}"
+    return found[0]
+
+
+def test_a_term_on_the_class_server(klasse: Klasse):
+    """Release, fetch, answer, validate, submit, collect, grade on PostgreSQL, grade by hand, feedback: all through the hub."""
+    per = klasse.hub.login(klasse.per)
+    fg = "/services/formgrader/formgrader/api"
+
+    # The instructor releases the exercise through Formgrader (which runs as the grading account).
+    reply = per.api("POST", f"{fg}/assignment/{ASSIGNMENT}/release")
+    assert reply.status_code == 200, reply.text[:500]
+    assert reply.json()["success"], f"release failed: {reply.json()}"
+
+    source = klasse.course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    auto_points = points(source, kind="auto")
+    students = {klasse.kari: "answered", klasse.ola: "blank"}
+    people = {}
+    for student, how in students.items():
+        person = people[student] = klasse.hub.login(student)
+        person.start_server()
+        listing = person.server("GET", f"assignments?course_id={COURSE_ID}").json()
+        _assignment(listing, "released")
+
+        # Fetch: nbgrader's answer says "success" even when the fetch failed, so the
+        # returned list must show the exercise as fetched, and the file must be there.
+        reply = person.server("POST", "assignments/fetch", data={"course_id": COURSE_ID, "assignment_id": ASSIGNMENT})
+        assert reply.status_code == 200, reply.text[:500]
+        fetched = _assignment(reply.json(), "fetched")
+        path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+        assert any(nb["notebook_id"] == ASSIGNMENT for nb in fetched["notebooks"]), fetched
+        content = person.server("GET", f"api/contents/{path}?content=1")
+        assert content.status_code == 200, f"{student} has no fetched notebook: {content.status_code}"
+
+        if how == "answered":
+            nb = nbformat.from_dict(content.json()["content"])
+            nb = answer_like_the_solution(nb, source, REFLECTION)
+            saved = person.server("PUT", f"api/contents/{path}",
+                                  json={"type": "notebook", "format": "json", "content": nb})
+            assert saved.status_code == 200, saved.text[:500]
+
+        # Validate, as the assignment list's «Validate» button does.
+        result = person.server("POST", "assignments/validate", data={"path": path}).json()
+        assert result["success"], result
+        validation = result["value"] if isinstance(result["value"], dict) else json.loads(result["value"])
+        if how == "answered":
+            assert not validation.get("failed") and not validation.get("changed"), validation
+        else:
+            assert validation.get("failed"), f"a blank notebook must fail validation: {validation}"
+
+        reply = person.server("POST", "assignments/submit", data={"course_id": COURSE_ID, "assignment_id": ASSIGNMENT})
+        submitted = _assignment(reply.json(), "submitted")
+        assert submitted["submissions"], f"{student}'s submission is not listed: {submitted}"
+
+    # Grading runs as the grading account in the course folder.
+    graded = klasse.as_grader("course", "grade", ASSIGNMENT, check=False)
+    report = graded.stdout + graded.stderr
+    assert f"Retting av {ASSIGNMENT}: 2 innleveringer, 2 rettet, 0 ikke rettet." in report, report
+
+    submissions = {s["student"]: s for s in per.api("GET", f"{fg}/submissions/{ASSIGNMENT}").json()}
+    assert submissions[klasse.kari]["code_score"] == auto_points, submissions[klasse.kari]
+    assert submissions[klasse.ola]["code_score"] == 0, submissions[klasse.ola]
+    assert submissions[klasse.kari]["needs_manual_grade"], "the reflection must wait for a human grader"
+
+    # The instructor grades Kari's reflection by hand in Formgrader.
+    notebook_id = submissions[klasse.kari]["id"]
+    nbs = per.api("GET", f"{fg}/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}").json()
+    kari_nb = next(nb for nb in nbs if nb["student"] == klasse.kari)
+    grades = per.api("GET", f"{fg}/grades", params={"submission_id": kari_nb["id"]}).json()
+    manual = [g for g in grades if g["auto_score"] is None]
+    assert manual, f"no manually graded cell in {notebook_id}: {grades}"
+    for grade in manual:
+        reply = per.api("PUT", f"{fg}/grade/{grade['id']}", json={"manual_score": grade["max_score"], "extra_credit": 0})
+        assert reply.status_code == 200, reply.text[:300]
+
+    manual_points = points(source, kind="manual")
+    submissions = {s["student"]: s for s in per.api("GET", f"{fg}/submissions/{ASSIGNMENT}").json()}
+    assert submissions[klasse.kari]["score"] == auto_points + manual_points, submissions[klasse.kari]
+    assert not submissions[klasse.kari]["needs_manual_grade"]
+
+    # Feedback: generated and released through Formgrader, fetched by each student.
+    for action in ("generate_feedback", "release_feedback"):
+        reply = per.api("POST", f"{fg}/assignment/{ASSIGNMENT}/{action}")
+        assert reply.json()["success"], f"{action}: {reply.json()}"
+    for student, person in people.items():
+        reply = person.server("POST", "assignments/fetch_feedback",
+                              data={"course_id": COURSE_ID, "assignment_id": ASSIGNMENT})
+        submitted = _assignment(reply.json(), "submitted")
+        feedback = [s for s in submitted["submissions"] if s.get("has_local_feedback")]
+        assert feedback, f"{student} got no feedback: {submitted}"
+        folder = person.server("GET", f"api/contents/{ASSIGNMENT}/feedback").json()
+        stamps = [entry["name"] for entry in folder["content"]]
+        assert len(stamps) == 1, stamps
+        page = person.server("GET", f"api/contents/{ASSIGNMENT}/feedback/{stamps[0]}/{ASSIGNMENT}.html?content=1")
+        text = page.json()["content"]
+        # Each student's own feedback: Kari's holds her reflection, Ola's does not.
+        assert (REFLECTION in text) == (student == klasse.kari), f"{student} got someone else's feedback"
+
+
+# --- Isolation: each an assertion of its own --------------------------------------------
+
+
+def _denied(user: str, *args: str) -> None:
+    proc = run_as(user, list(args), check=False)
+    assert proc.returncode != 0, f"{user} could run {' '.join(args)}:\n{proc.stdout[:500]}"
+    assert "Permission denied" in proc.stderr, proc.stderr
+
+
+def test_a_student_cannot_read_another_students_home(klasse: Klasse):
+    ola_home = Path(f"/home/{klasse.ola}")
+    (ola_home / "utkast.txt").write_text("Ola sitt utkast\n")
+    shutil.chown(ola_home / "utkast.txt", klasse.ola, klasse.ola)
+    assert oct(ola_home.stat().st_mode & 0o777) == "0o700"
+    _denied(klasse.kari, "ls", str(ola_home))
+    _denied(klasse.kari, "cat", str(ola_home / "utkast.txt"))
+
+
+def test_a_student_cannot_read_the_solutions(klasse: Klasse):
+    solution = klasse.course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert solution.is_file()
+    _denied(klasse.kari, "cat", str(solution))
+    _denied(klasse.kari, "ls", str(klasse.course / "solutions"))
+
+
+def test_a_student_gets_403_on_another_students_server_and_on_formgrader(klasse: Klasse):
+    kari, ola = klasse.hub.login(klasse.kari), klasse.hub.login(klasse.ola)
+    ola.start_server()
+    assert ola.server("GET", "api/contents").status_code == 200
+    assert kari.api("GET", f"/user/{klasse.ola}/api/contents").status_code == 403
+    assert kari.api("GET", "/services/formgrader/formgrader").status_code == 403
+    assert kari.api("GET", "/services/formgrader/formgrader/api/assignments").status_code == 403
+    # Nor can an instructor open a student's server: nobody is a hub admin.
+    per = klasse.hub.login(klasse.per)
+    assert per.api("GET", f"/user/{klasse.ola}/api/contents").status_code == 403
+    assert per.api("GET", "/services/formgrader/formgrader/api/assignments").status_code == 200
