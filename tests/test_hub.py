@@ -14,6 +14,7 @@ that the test starts itself.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ import nbformat
 import pytest
 
 from answers import answer_like_the_solution, points
-from hub import Hub, install_course
+from hub import PASSWORD, Hub, install_course
 from unix import ROOT, Accounts, run_as, skip_unless_class_server
 
 pytestmark = pytest.mark.slow
@@ -227,3 +228,69 @@ def test_a_student_gets_403_on_another_students_server_and_on_formgrader(klasse:
     per = klasse.hub.login(klasse.per)
     assert per.api("GET", f"/user/{klasse.ola}/api/contents").status_code == 403
     assert per.api("GET", "/services/formgrader/formgrader/api/assignments").status_code == 200
+
+
+# --- In a real browser --------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+def _log_in(browser, hub: Hub, user: str):
+    """A new browser that logs in on the hub's own login page and waits for the person's JupyterLab."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="nb-NO")
+    context.set_default_timeout(90_000)
+    expect.set_options(timeout=90_000)
+    page = context.new_page()
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", PASSWORD)
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(rf"/user/{user}/lab"))
+    page.locator("#jp-main-dock-panel").wait_for()
+    return page
+
+
+@pytest.mark.browser
+def test_the_instructor_sees_formgraders_grading_view_in_the_browser(klasse: Klasse, chromium):
+    """Formgrader opens framed in the grading account's JupyterLab (JupyterHub >= 4.1 forbids frames by default)."""
+    from playwright.sync_api import expect
+
+    page = _log_in(chromium, klasse.hub, klasse.per)
+    try:
+        page.goto(f"{klasse.hub.url}/services/formgrader/lab")
+        page.locator("#jp-main-dock-panel").wait_for()
+        page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        page.get_by_role("menuitem", name="Formgrader").click()
+        grader = page.frame_locator(".nbgrader-mainarea-widget iframe, #formgrader iframe").first
+        grader.get_by_role("link", name="Manual Grading").click()
+        expect(grader.get_by_role("link", name=ASSIGNMENT, exact=True)).to_be_visible()
+    finally:
+        page.context.close()
+
+
+@pytest.mark.browser
+def test_a_student_sees_the_exercise_in_the_assignment_list(klasse: Klasse, chromium):
+    from playwright.sync_api import expect
+
+    per = klasse.hub.login(klasse.per)
+    per.api("POST", f"/services/formgrader/formgrader/api/assignment/{ASSIGNMENT}/release")
+    page = _log_in(chromium, klasse.hub, klasse.kari)
+    try:
+        page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        page.get_by_role("menuitem", name="Assignment List").click()
+        expect(page.locator("#nbgrader-assignment-list")).to_contain_text(ASSIGNMENT)
+    finally:
+        page.context.close()

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 from browser.conftest import SCREENSHOTS, Lab, new_page
 from browser.notebook import cell
 from conftest import assignments
-from test_nbgrader_workflow import _points
+from answers import points as _points
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
