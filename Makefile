@@ -1,6 +1,7 @@
 # Two commands set everything up on a machine with only Python 3.11+:
 #   make lab    build .venv if needed, then open the course in JupyterLab
 #   make test   build .venv if needed, then run every test
+# The class server (as root): make hub starts JupyterHub for a class (docs/kursserver.md).
 # Other targets: make test-fast (no notebooks, no nbgrader), make exercises
 # (regenerate exercises/ from solutions/), make lock (refresh the lock file).
 
@@ -76,6 +77,13 @@ node_modules/.package-lock.json: package.json package-lock.json | system-deps
 hub-env: system-deps
 	@if [ "$$(id -u)" -eq 0 ]; then HUB_ENV="$(HUB_ENV)" deploy/build-env.sh; \
 	else echo "Hopper over kursserverens miljø ($(HUB_ENV)): det bygges av root."; fi
+
+# The class server on this machine: JupyterHub with real accounts, the shared
+# exchange and the gradebook (docs/kursserver.md). Run as root; stop with Ctrl+C.
+hub: hub-env node_modules/.package-lock.json
+	@test "$$(id -u)" -eq 0 || { echo "make hub kjøres av administrator (root): sudo make hub" >&2; exit 1; }
+	deploy/setup-server.sh
+	SAMSKAPING_HUB_PORT=$(HUB_PORT) $(HUB_ENV)/bin/jupyterhub -f deploy/jupyterhub_config.py
 
 exercises: $(STAMP)
 	for dir in solutions/oppgave_*/; do \

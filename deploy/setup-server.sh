@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up (or check) everything the class server needs besides the environment,
+# idempotently: the course's Unix groups, the grading account and its course
+# folder, the shared exchange, the gradebook database and the students' lesson
+# repository. `make hub` runs it before starting the hub; the hub tests run it
+# with names of their own.
+#
+# The same environment variables as deploy/jupyterhub_config.py (all optional):
+#   SAMSKAPING_STUDENTER, SAMSKAPING_LAERERE   the Unix groups
+#   SAMSKAPING_RETTER                          the grading account (Formgrader runs as it)
+#   SAMSKAPING_KURSMAPPE                       its course folder (a git clone of this repository)
+#   SAMSKAPING_KURS_ID                         nbgrader's course id
+#   NBGRADER_EXCHANGE                          the shared exchange
+#   SAMSKAPING_LEKSJONER                       the students' lesson repository (for nbgitpuller)
+#   SAMSKAPING_HUB_ENV                         the environment (deploy/build-env.sh)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+STUDENTS=${SAMSKAPING_STUDENTER:-samskaping-studenter}
+INSTRUCTORS=${SAMSKAPING_LAERERE:-samskaping-laerere}
+GRADER=${SAMSKAPING_RETTER:-samskaping-retter}
+COURSE_DIR=${SAMSKAPING_KURSMAPPE:-/home/$GRADER/samskaping-kurs}
+COURSE_ID=${SAMSKAPING_KURS_ID:-samskaping}
+EXCHANGE=${NBGRADER_EXCHANGE:-/srv/nbgrader/exchange}
+LESSONS=${SAMSKAPING_LEKSJONER:-/srv/samskaping-kurs/leksjoner}
+HUB_ENV=${SAMSKAPING_HUB_ENV:-/opt/samskaping-kurs/env}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "Kursserveren settes opp av administrator (root): sudo $0" >&2
+    exit 1
+fi
+
+# Groups, and the grading account with a private home.
+for group in "$STUDENTS" "$INSTRUCTORS"; do
+    getent group "$group" >/dev/null || groupadd "$group"
+done
+if ! id "$GRADER" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash --key UMASK=077 --key HOME_MODE=0700 "$GRADER"
+fi
+chmod 0700 "$(getent passwd "$GRADER" | cut -d: -f6)"
+
+# The course folder: a clone of this repository, owned by the grading account.
+# Later updates during the term: `git pull` there, as the grading account.
+if [ ! -f "$COURSE_DIR/nbgrader_config.py" ]; then
+    git clone --quiet "$repo" "$COURSE_DIR"
+    chown -R "$GRADER:$GRADER" "$COURSE_DIR"
+    echo "Kursmappen er klonet til $COURSE_DIR."
+fi
