@@ -265,7 +265,10 @@ def commit(target: Path, version: str | None) -> str | None:
 def trust_in_gitconfig(gitconfig: Path, target: Path) -> bool:
     """Add ``safe.directory = <target>/.git`` to ``gitconfig`` unless it is there; True if added."""
     value = str(target.resolve() / ".git")
+    missing = [d for d in [gitconfig.parent, *gitconfig.parent.parents] if not d.exists()]
     gitconfig.parent.mkdir(parents=True, exist_ok=True)
+    for folder in missing:  # every server must read the file, whatever the caller's umask
+        folder.chmod(0o755)
     present = subprocess.run(["git", "config", "--file", str(gitconfig), "--get-all", "safe.directory"],
                              capture_output=True, text=True).stdout.splitlines()
     if value in present:
@@ -316,8 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         for parent in closed_parents(target):
             print(f"Advarsel: Studentene kommer ikke inn i {parent}, og da heller ikke til studentdepotet. "
                   f"Gi alle tilgang med «chmod o+x {parent}», eller legg depotet et annet sted.")
-        if args.gitconfig and trust_in_gitconfig(args.gitconfig, target):
-            print(f"La til safe.directory = {target / '.git'} i {args.gitconfig}.")
+        if args.gitconfig:
+            if trust_in_gitconfig(args.gitconfig, target):
+                print(f"La til safe.directory = {target / '.git'} i {args.gitconfig}.")
+            for parent in closed_parents(args.gitconfig.resolve()):
+                print(f"Advarsel: Studentene kommer ikke inn i {parent}, og da heller ikke til "
+                      f"{args.gitconfig}. Gi alle tilgang med «chmod o+x {parent}».")
     except Feil as error:
         print(error, file=sys.stderr)
         return 1

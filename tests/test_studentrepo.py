@@ -267,6 +267,22 @@ def test_it_warns_when_students_cannot_reach_the_folder(tmp_path: Path):
     assert f"chmod o+x {tmp_path}" in proc.stdout
 
 
+def test_the_gitconfig_trusts_the_repository_and_everyone_can_read_it(tmp_path: Path):
+    """Does --gitconfig add safe.directory = <repo>/.git once, in a file and new folders everyone can read?"""
+    tmp_path.chmod(0o755)
+    gitconfig = tmp_path / "etc" / "samskaping-kurs" / "gitconfig"
+    target = tmp_path / "leksjoner"
+    source = make_source(tmp_path / "kurs")
+    for _ in range(2):
+        build(target, source, "--gitconfig", str(gitconfig))
+    values = subprocess.run(["git", "config", "--file", str(gitconfig), "--get-all", "safe.directory"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert values == [f"{target}/.git"]
+    assert gitconfig.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "etc").stat().st_mode & 0o777 == 0o755
+    assert gitconfig.parent.stat().st_mode & 0o777 == 0o755
+
+
 def test_one_commit_per_change_and_none_without(tmp_path: Path):
     """Does a run with nothing changed make no commit, and a changed, new or removed lesson exactly one?"""
     source = make_source(tmp_path / "kurs")
