@@ -6,10 +6,10 @@ else: this course's own repository also holds the exercises' solutions, hidden
 tests and mark schemes (solutions/), the instructor tooling and, in an
 instructor's checkout, a gradebook and submissions.
 
-Usage (from the course folder)::
+Usage (from the course folder; standard library only, so any Python 3.11 will do)::
 
-    .venv/bin/python scripts/lag_studentrepo.py /srv/samskaping/leksjoner
-    .venv/bin/python scripts/lag_studentrepo.py /srv/samskaping/leksjoner \\
+    python3 scripts/lag_studentrepo.py /srv/samskaping/leksjoner
+    sudo python3 scripts/lag_studentrepo.py /srv/samskaping/leksjoner \\
         --gitconfig /etc/samskaping-kurs/gitconfig
 
 The target becomes an ordinary git repository (with a work tree) on branch
@@ -23,7 +23,7 @@ Files and folders get modes that every account can read (0644/0755), whatever
 the caller's umask (deploy/add-accounts.sh gives accounts umask 077).
 
 ``--gitconfig FILE`` also adds ``safe.directory = <target>/.git`` to FILE.
-Git (2.39.5 in Debian 12, with the fix for CVE-2024-32004) refuses to clone or
+Git (2.39.5 in Debian 12, which has the fix for CVE-2024-32004 since 2.39.4) refuses to clone or
 fetch from a local repository owned by another user ("detected dubious
 ownership"); students' servers must read a gitconfig that trusts the lesson
 repository. The value must name the ``.git`` folder: the check runs in
