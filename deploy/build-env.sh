@@ -52,7 +52,12 @@ fi
 # nbgrader_config.py in the course folder comes on top of this one.
 install -D -m 644 "$repo/config/jupyterlab-overrides.json" "$HUB_ENV/share/jupyter/lab/settings/overrides.json"
 install -D -m 644 "$repo/deploy/nbgrader_config.py" "$HUB_ENV/etc/jupyter/nbgrader_config.py"
-# Jupyter Server settings read by the Formgrader service only (JUPYTER_CONFIG_PATH).
+# nbgrader's instructor panels (Create Assignment, Course List, Formgrader) are
+# hidden in every JupyterLab on the server, and shown again in the Formgrader
+# service, whose settings (JUPYTER_CONFIG_PATH, that service only) come first.
+install -D -m 644 "$repo/deploy/labconfig/studenter/page_config.json" "$HUB_ENV/etc/jupyter/labconfig/page_config.json"
+install -D -m 644 "$repo/deploy/formgrader/labconfig/page_config.json" \
+    "$HUB_ENV/etc/samskaping/formgrader/labconfig/page_config.json"
 install -D -m 644 "$repo/deploy/formgrader/jupyter_server_config.py" \
     "$HUB_ENV/etc/samskaping/formgrader/jupyter_server_config.py"
 chmod -R a+rX "$HUB_ENV"

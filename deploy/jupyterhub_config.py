@@ -15,8 +15,11 @@ so this file is the same on every server and holds no password.
   SAMSKAPING_KURS_ID            nbgrader's course id (samskaping)
   NBGRADER_EXCHANGE             the shared exchange (/srv/nbgrader/exchange)
   NBGRADER_DB_URL               the gradebook for Formgrader and `course grade` (PostgreSQL, peer auth)
-  SAMSKAPING_INNLOGGING         how people log in: pam (default), feide, canvas, or felles-passord
-                                (one shared password from SAMSKAPING_FELLES_PASSORD: tests and demos only)
+  SAMSKAPING_INNLOGGING         how people log in: pam (default), feide, canvas (deploy/auth/), or
+                                felles-passord (one shared password from SAMSKAPING_FELLES_PASSORD:
+                                tests and demonstrations only)
+  SAMSKAPING_GITCONFIG          git settings for every server: trusts the lesson repository
+                                (/etc/samskaping-kurs/gitconfig, written by scripts/lag_studentrepo.py)
 
 Who can do what:
 - Students and instructors log in and get their own JupyterLab, started as
@@ -76,22 +79,22 @@ c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every server it started
 
-# --- Log-in.
+# --- Log-in: one file per way in (deploy/auth/), chosen by SAMSKAPING_INNLOGGING.
 LOGIN = setting("SAMSKAPING_INNLOGGING", "pam")
-if LOGIN == "pam":
-    # The machine's own accounts (or the institution's directory through PAM).
-    c.JupyterHub.authenticator_class = "pam"
-    c.PAMAuthenticator.allowed_groups = {STUDENTS, INSTRUCTORS}
-elif LOGIN == "felles-passord":
+if LOGIN == "felles-passord":
     # One password for every account in the course's groups: for tests and a
     # demonstration only (anyone with the password can log in as any student).
     c.JupyterHub.authenticator_class = "shared-password"
     c.SharedPasswordAuthenticator.user_password = os.environ["SAMSKAPING_FELLES_PASSORD"]
     c.Authenticator.allowed_users = members(STUDENTS) | members(INSTRUCTORS)
-elif LOGIN in {"feide", "canvas"}:
-    load_subconfig(str(HERE / "auth" / f"{'canvas_lti13' if LOGIN == 'canvas' else LOGIN}.py"))  # noqa: F821
 else:
-    sys.exit(f"Ukjent SAMSKAPING_INNLOGGING «{LOGIN}»: bruk pam, feide, canvas eller felles-passord.")
+    LOGIN_FILES = {"pam": "pam.py", "feide": "feide.py", "canvas": "canvas_lti13.py"}
+    if LOGIN not in LOGIN_FILES:
+        sys.exit(f"Ukjent SAMSKAPING_INNLOGGING «{LOGIN}»: bruk pam, feide, canvas eller felles-passord.")
+    login_file = HERE / "auth" / LOGIN_FILES[LOGIN]
+    if not login_file.is_file():  # load_subconfig skips a missing file without a word
+        sys.exit(f"Fant ikke innloggingsoppsettet {login_file}.")
+    load_subconfig(str(login_file))  # noqa: F821
 
 # --- Every person's own server: JupyterLab as their own Unix account, in their home.
 SERVER_ENV = {
@@ -99,6 +102,9 @@ SERVER_ENV = {
     "JUPYTER_PLATFORM_DIRS": "1",
     "NBGRADER_EXCHANGE": EXCHANGE,
     "SAMSKAPING_KURS_ID": COURSE_ID,
+    # git trusts the lesson repository (owned by root) only if this file says so:
+    # nbgitpuller clones it as the student (scripts/lag_studentrepo.py --gitconfig).
+    "GIT_CONFIG_SYSTEM": setting("SAMSKAPING_GITCONFIG", "/etc/samskaping-kurs/gitconfig"),
 }
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]

@@ -22,7 +22,7 @@ GRADER=${SAMSKAPING_RETTER:-samskaping-retter}
 COURSE_DIR=${SAMSKAPING_KURSMAPPE:-/home/$GRADER/samskaping-kurs}
 COURSE_ID=${SAMSKAPING_KURS_ID:-samskaping}
 EXCHANGE=${NBGRADER_EXCHANGE:-/srv/nbgrader/exchange}
-LESSONS=${SAMSKAPING_LEKSJONER:-/srv/samskaping-kurs/leksjoner}
+LESSONS=${SAMSKAPING_LEKSJONER:-/srv/samskaping/leksjoner}
 HUB_ENV=${SAMSKAPING_HUB_ENV:-/opt/samskaping-kurs/env}
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -46,3 +46,9 @@ if [ ! -f "$COURSE_DIR/nbgrader_config.py" ]; then
     chown -R "$GRADER:$GRADER" "$COURSE_DIR"
     echo "Kursmappen er klonet til $COURSE_DIR."
 fi
+
+# The students' lesson repository (lessons and what they link to, never
+# solutions/), published from this checkout, and the git setting that lets
+# students' servers clone it (the hub points GIT_CONFIG_SYSTEM at it).
+GITCONFIG=${SAMSKAPING_GITCONFIG:-/etc/samskaping-kurs/gitconfig}
+"$HUB_ENV/bin/python" "$repo/scripts/lag_studentrepo.py" "$LESSONS" --kurs "$repo" --gitconfig "$GITCONFIG"

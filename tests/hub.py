@@ -46,24 +46,16 @@ def wait_for(condition, what: str, timeout: float = 90, on_timeout=lambda: ""):
         time.sleep(0.1)  # poll interval; the wait itself is on the condition
 
 
-def install_course(grader: str, dest: Path) -> Path:
-    """A copy of the course folder (not the checkout) in the grader's home, owned by the grader."""
-    dest.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", dest)
-    for folder in ("solutions", "exercises"):
-        shutil.copytree(ROOT / folder, dest / folder)
-    subprocess.run(["chown", "-R", f"{grader}:{grader}", str(dest)], check=True)
-    return dest
-
-
 class Hub:
     def __init__(self, accounts: Accounts, *, grader: str, course_dir: Path, exchange: Path,
-                 db_url: str | None = None) -> None:
+                 db_url: str | None = None, gitconfig: Path | None = None) -> None:
         self.accounts = accounts
         self.grader = grader
         self.course_dir = course_dir
         self.exchange = exchange
         self.db_url = db_url
+        self.gitconfig = gitconfig
+        self.lessons: Path | None = None  # the student repository, when the test publishes one
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.state = Path(tempfile.mkdtemp(prefix=f"{accounts.tag}-hub-"))
@@ -91,6 +83,8 @@ class Hub:
         }
         if self.db_url:
             env["NBGRADER_DB_URL"] = self.db_url
+        if self.gitconfig:
+            env["SAMSKAPING_GITCONFIG"] = str(self.gitconfig)
         return env
 
     def log(self) -> str:

@@ -14,8 +14,9 @@ that the test starts itself.
 from __future__ import annotations
 
 import json
-import re
 import os
+import pwd
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,7 +25,7 @@ import nbformat
 import pytest
 
 from answers import answer_like_the_solution, points
-from hub import PASSWORD, Hub, install_course
+from hub import PASSWORD, Hub
 from unix import ROOT, Accounts, run_as, skip_unless_class_server
 
 pytestmark = pytest.mark.slow
@@ -47,14 +48,23 @@ class Klasse:
         self.kari = a.student("kari")
         self.ola = a.student("ola")
         self.per = a.instructor("per")
-        self.grader = a.plain("retter")
-        self.exchange = Path(f"/srv/{a.tag}-exchange")
-        self.cleanups.append(lambda: shutil.rmtree(self.exchange, ignore_errors=True))
-        _prepare_exchange(self.exchange, self.grader)
-        self.course = install_course(self.grader, Path(f"/home/{self.grader}/samskaping-kurs"))
+        self.grader = a.adopt(f"{a.tag}retter")  # made by deploy/setup-server.sh below
+        srv = Path(f"/srv/{a.tag}")
+        self.cleanups.append(lambda: shutil.rmtree(srv, ignore_errors=True))
+        self.exchange = srv / "exchange"
+        self.lessons = srv / "leksjoner"
+        self.gitconfig = srv / "gitconfig"
+        self.course = Path(f"/home/{self.grader}/samskaping-kurs")
         self.db_url = None
-        self.hub = Hub(a, grader=self.grader, course_dir=self.course, exchange=self.exchange, db_url=self.db_url)
+        self.hub = Hub(a, grader=self.grader, course_dir=self.course, exchange=self.exchange, db_url=self.db_url,
+                       gitconfig=self.gitconfig)
+        self.hub.lessons = self.lessons
         self.cleanups.append(self.hub.remove_state)
+        # The administrator's own set-up script, with this test's names.
+        setup = subprocess.run([str(ROOT / "deploy" / "setup-server.sh")], env={**os.environ, **self.hub.env(),
+                               "SAMSKAPING_LEKSJONER": str(self.lessons)}, capture_output=True, text=True)
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        _prepare_exchange(self.exchange, self.grader)
         self.cleanups.append(self.hub.stop)
         self.hub.start()
         return self
@@ -73,7 +83,7 @@ class Klasse:
 
 
 def _prepare_exchange(root: Path, grader: str) -> None:
-    root.mkdir(mode=0o755)
+    root.mkdir(mode=0o755, parents=True)
     os.chmod(root, 0o777)  # TMP until the secure exchange lands
     (root / COURSE_ID).mkdir()
     shutil.chown(root / COURSE_ID, grader, grader)
@@ -192,6 +202,36 @@ def test_a_term_on_the_class_server(klasse: Klasse):
         assert (REFLECTION in text) == (student == klasse.kari), f"{student} got someone else's feedback"
 
 
+def _pull_lessons(person) -> list[dict]:
+    """nbgitpuller's pull, as its link page starts it: read the event stream to its last event."""
+    reply = person.server("GET", "git-pull/api", stream=True,
+                          params={"repo": f"file://{person.hub.lessons}", "branch": "main", "targetpath": "leksjoner"})
+    assert reply.status_code == 200, reply.text[:300]
+    events = [json.loads(line[len("data:"):]) for line in reply.iter_lines(decode_unicode=True)
+              if line and line.startswith("data:")]
+    return events
+
+
+def test_students_get_the_lessons_through_nbgitpuller(klasse: Klasse):
+    """The student-only repository, pulled into a student's home through the hub: the lessons, and nothing else."""
+    ola = klasse.hub.login(klasse.ola)
+    ola.start_server()
+    events = _pull_lessons(ola)
+    # The HTTP status is 200 whether or not the pull worked: the last event says.
+    assert events and events[-1].get("phase") == "finished", events[-3:]
+    home = Path(f"/home/{klasse.ola}/leksjoner")
+    arrived = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and ".git" not in p.parts)
+    published = sorted(str(p.relative_to(klasse.lessons)) for p in klasse.lessons.rglob("*")
+                       if p.is_file() and ".git" not in p.parts)
+    assert arrived == published
+    lessons = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(p.name for p in (home / "lessons").glob("*.ipynb")) == lessons
+    assert not any(part in ("solutions", "exercises", "course", "deploy") for name in arrived for part in Path(name).parts)
+    assert all(home.joinpath(name).stat().st_uid == pwd.getpwnam(klasse.ola).pw_uid for name in arrived)
+    listing = ola.server("GET", "api/contents/leksjoner/lessons").json()
+    assert sorted(entry["name"] for entry in listing["content"] if entry["type"] == "notebook") == lessons
+
+
 # --- Isolation: each an assertion of its own --------------------------------------------
 
 
@@ -272,6 +312,7 @@ def test_the_instructor_sees_formgraders_grading_view_in_the_browser(klasse: Kla
     try:
         page.goto(f"{klasse.hub.url}/services/formgrader/lab")
         page.locator("#jp-main-dock-panel").wait_for()
+        expect(page.get_by_role("tab", name="Create Assignment")).to_have_count(1)
         page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
         page.get_by_role("menuitem", name="Formgrader").click()
         grader = page.frame_locator(".nbgrader-mainarea-widget iframe, #formgrader iframe").first
@@ -281,16 +322,59 @@ def test_the_instructor_sees_formgraders_grading_view_in_the_browser(klasse: Kla
         page.context.close()
 
 
+LESSON = "01_hva_er_samskaping.ipynb"
+
+
 @pytest.mark.browser
-def test_a_student_sees_the_exercise_in_the_assignment_list(klasse: Klasse, chromium):
+def test_a_student_opens_a_lesson_and_the_assignment_list_in_the_browser(klasse: Klasse, chromium):
+    """Log in on the hub's page, follow the lesson's nbgitpuller link, use a widget, see the exercise listed."""
     from playwright.sync_api import expect
 
+    from browser.notebook import RESPONSE, activities, notebook, response_text, use_with_mouse, widget_views
+
     per = klasse.hub.login(klasse.per)
-    per.api("POST", f"/services/formgrader/formgrader/api/assignment/{ASSIGNMENT}/release")
+    reply = per.api("POST", f"/services/formgrader/formgrader/api/assignment/{ASSIGNMENT}/release")
+    assert reply.json()["success"], reply.json()
     page = _log_in(chromium, klasse.hub, klasse.kari)
     try:
+        link = (f"{klasse.hub.url}/hub/user-redirect/git-pull?repo=file://{klasse.lessons}&branch=main"
+                f"&urlpath=lab/tree/leksjoner/lessons/{LESSON}")
+        page.goto(link)
+        page.wait_for_url(re.compile(rf"/user/{klasse.kari}/lab/tree/leksjoner/lessons/{LESSON}"))
+        expect(notebook(page)).to_be_visible()
+        # Run All before the kernel has started asks which kernel to use; a student waits for «Idle».
+        expect(page.locator("#jp-main-statusbar")).to_contain_text("Python 3 (ipykernel) | Idle")
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        page.wait_for_function(
+            """() => {
+                const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+                const prompts = [...nb.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
+                return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+            }""",
+            polling=200,
+        )
+        act = activities(ROOT / "lessons" / LESSON)[0]
+        view = widget_views(page, act).first
+        view.scroll_into_view_if_needed()
+        before = response_text(view)
+        assert use_with_mouse(view) > 0, f"{act.name}: no control to use"
+        page.wait_for_function(
+            """([view, before, selector]) =>
+                [...view.querySelectorAll(selector)].map(e => e.textContent).join('\\n') !== before""",
+            arg=[view.element_handle(), before, RESPONSE],
+            polling=100,
+        )
+        assert response_text(view).strip(), "the widget showed no feedback"
+
         page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
         page.get_by_role("menuitem", name="Assignment List").click()
         expect(page.locator("#nbgrader-assignment-list")).to_contain_text(ASSIGNMENT)
+        # nbgrader's instructor panels are not offered to students.
+        page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        expect(page.get_by_role("menuitem", name="Assignment List")).to_be_visible()
+        expect(page.get_by_role("menuitem", name="Formgrader")).to_have_count(0)
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("tab", name="Create Assignment")).to_have_count(0)
     finally:
         page.context.close()

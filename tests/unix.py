@@ -114,6 +114,11 @@ class Accounts:
                        check=True, capture_output=True, text=True)
         return user
 
+    def adopt(self, user: str) -> str:
+        """An account made by other code (for example deploy/setup-server.sh), removed with the others."""
+        self.users.append(user)
+        return user
+
     def group(self, name: str, members: list[str] = ()) -> str:
         group = f"{self.tag}{name}"
         subprocess.run(["groupadd", group], check=True, capture_output=True)
