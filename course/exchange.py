@@ -133,7 +133,7 @@ def prepare_exchange(root: str | os.PathLike, course_id: str, grader_user: str) 
     try:
         grader = pwd.getpwnam(grader_user)
     except KeyError:
-        raise ExchangeLayoutError(f"Fant ingen bruker som heter «{grader_user}». Opprett retterkontoen først.") from None
+        raise ExchangeLayoutError(f"Fant ingen bruker som heter «{grader_user}». Opprett brukeren for retteren først.") from None
     if not course_id or "/" in course_id or course_id in (".", ".."):
         raise ExchangeLayoutError(f"Ugyldig kurs-ID «{course_id}»: bruk bokstaver, sifre, - og _.")
     as_root = os.geteuid() == 0
