@@ -25,6 +25,7 @@ LAYERS = (
     ("tests/test_cli.py", "nbgrader: course grade/check/report"),
     ("tests/test_sandbox.py", "nbgrader: sandkassen"),
     ("tests/test_jupyterlab_assignments.py", "nbgrader: oppgavelisten"),
+    ("tests/test_exchange_security.py", "kursserveren: utvekslingsmappen"),
     ("tests/test_language.py", "språkvasken (hunspell)"),
     ("tests/test_hygiene.py", "orden i depotet"),
     ("", "enhetstester"),
