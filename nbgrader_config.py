@@ -30,6 +30,21 @@ ASSIGNMENT_DIR = Path(os.environ.get("NBGRADER_ASSIGNMENT_DIR", HERE / "mine_opp
 ASSIGNMENT_DIR.mkdir(parents=True, exist_ok=True)
 c.Exchange.assignment_dir = str(ASSIGNMENT_DIR)
 
+# The course's exchange classes (course/exchange.py), the same ones the students'
+# servers use on a class server (deploy/nbgrader_config.py): each submission is
+# readable only by its student and the grader, collect takes only a student's
+# own folders and reports files changed after submitting (in `course grade`),
+# and released feedback can be found only by its student. On one machine they
+# behave like nbgrader's own.
+c.ExchangeFactory.release_assignment = "course.exchange.SecureExchangeReleaseAssignment"
+c.ExchangeFactory.submit = "course.exchange.SecureExchangeSubmit"
+c.ExchangeFactory.collect = "course.exchange.SecureExchangeCollect"
+c.ExchangeFactory.release_feedback = "course.exchange.SecureExchangeReleaseFeedback"
+# A file in a submission that changed more than this many seconds after the time
+# in its timestamp.txt is reported. Submitting takes milliseconds; 30 seconds
+# allows for a loaded server and a little clock skew on a network filesystem.
+c.SecureExchangeCollect.grace_seconds = 30
+
 # Each cell of a student's notebook gets 30 seconds: every task in this course
 # runs in well under a second, so a cell that needs longer is stuck, not slow.
 c.Execute.timeout = 30

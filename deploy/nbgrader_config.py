@@ -19,6 +19,6 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 # student's submission once its folder name is known (each submission folder is
 # made world-writable; nbgrader issues #978, #1104, #1225). The course's exchange
 # classes keep each submission readable only by its student and the grader.
-#TMP c.ExchangeFactory.release_assignment = "course.exchange.SecureExchangeReleaseAssignment"
-#TMP c.ExchangeFactory.submit = "course.exchange.SecureExchangeSubmit"
-#TMP c.ExchangeFactory.collect = "course.exchange.SecureExchangeCollect"
+c.ExchangeFactory.release_assignment = "course.exchange.SecureExchangeReleaseAssignment"
+c.ExchangeFactory.submit = "course.exchange.SecureExchangeSubmit"
+c.ExchangeFactory.collect = "course.exchange.SecureExchangeCollect"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from course.exchange import read_records
 from . import autograde
 from .collect import check_zip, collect_exchange, collect_zip, submitted_students
 from .common import CourseError, check_assignment, last_error, nbgrader, submitted_notebook
@@ -24,10 +25,14 @@ class GradeReport:
     manual: list[str] = field(default_factory=list)
     feedback: list[str] = field(default_factory=list)
     feedback_error: str = ""
+    # From the exchange's collect (course/exchange.py): changed after submitting, and folders not collected.
+    changed: dict[str, list[str]] | None = None  # None: collected from a zip file, not checked
+    rejected: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.tampered and all(o.status != "failed" for o in self.outcomes) and not self.feedback_error
+        return (not self.tampered and all(o.status != "failed" for o in self.outcomes) and not self.feedback_error
+                and not self.changed and not self.rejected)
 
 
 def ensure_in_gradebook(root: Path, assignment: str) -> None:
@@ -86,6 +91,8 @@ def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: 
         raise CourseError(f"Fant ingen innleveringer av {assignment} i {where}.")
 
     report = GradeReport(assignment)
+    if archive is None:
+        report.changed, report.rejected = read_records(root, assignment)
     from tqdm import tqdm
 
     with _kernel_noise_hidden() as terminal, tqdm(
@@ -154,6 +161,15 @@ def format_report(report: GradeReport) -> str:
     else:
         lines.append("  (Poengene er satt med de opprinnelige cellene; nbgrader har lagt dem tilbake.)")
     lines.append("")
+    if report.changed is not None:
+        lines.append(f"Endret etter innlevering ({len(report.changed)}):")
+        lines.extend(f"  {student:<{width}}  {'; '.join(notes)}" for student, notes in report.changed.items())
+        lines.append("  (Se docs/utveksling.md før du setter poeng.)" if report.changed else "  ingen")
+        lines.append("")
+    if report.rejected:
+        lines.append(f"Ikke samlet inn fra utvekslingsmappen ({len(report.rejected)}):")
+        lines.extend(f"  {student:<{width}}  {'; '.join(notes)}" for student, notes in report.rejected.items())
+        lines.append("")
     lines.append(f"Trenger manuell vurdering i formgrader ({len(report.manual)}): {', '.join(report.manual) or 'ingen'}")
     lines.append(f"Tilbakemelding laget for {len(report.feedback)} av {len(done)} i feedback/.")
     if report.feedback_error:
