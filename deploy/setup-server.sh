@@ -47,6 +47,12 @@ if [ ! -f "$COURSE_DIR/nbgrader_config.py" ]; then
     echo "Kursmappen er klonet til $COURSE_DIR."
 fi
 
+# The shared exchange, with the course's layout and permissions (course/exchange.py):
+# students create their own submissions in it, but cannot list, read, rename or
+# delete anyone else's.
+mkdir -p "$(dirname "$EXCHANGE")"
+"$HUB_ENV/bin/python" -m course.exchange "$EXCHANGE" "$COURSE_ID" "$GRADER"
+
 # The students' lesson repository (lessons and what they link to, never
 # solutions/), published from this checkout, and the git setting that lets
 # students' servers clone it (the hub points GIT_CONFIG_SYSTEM at it).
