@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Callable
 
 from course.instructor import sandbox
-from course.instructor.common import nbgrader_config, open_gradebook
+from course.instructor.common import gradebook_url, nbgrader_config, new_gradebook, open_gradebook
 
 CELL_TIMEOUT = 30  # seconds per cell, as in nbgrader_config.py
 STALL_MARGIN = 120  # seconds beyond the notebook cap before a silent worker counts as hung
@@ -98,10 +98,8 @@ def _worker_gradebook(main, path: Path, assignment: str, students: list[str]) ->
     its notebooks (with their kernelspecs), each notebook's grade, solution,
     task and source cells, and the students of the batch.
     """
-    from nbgrader.api import Gradebook
-
     source = main.find_assignment(assignment)
-    with Gradebook(f"sqlite:///{path}", main.course_id) as gb, warnings.catch_warnings():
+    with new_gradebook(f"sqlite:///{path}", main.course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's SAWarnings from inside nbgrader's gradebook
         gb.add_assignment(source.name, duedate=source.duedate)
         for nb in source.notebooks:
@@ -437,7 +435,7 @@ def autograde_submissions(
         "cell_timeout": int(cell_timeout or cfg.get("Execute", {}).get("timeout", CELL_TIMEOUT)),
         "memory_limit": int(memory_limit or sandbox.MEMORY_LIMIT),
     }
-    db_url = cfg.CourseDirectory.db_url
+    db_url = gradebook_url(course_root, cfg)
     with open_gradebook(course_root, db_url) as gb:
         notebooks = [nb.name for nb in gb.find_assignment(assignment).notebooks]
         # Every student in the batch is known to the gradebook, also one whose

@@ -110,15 +110,17 @@ def nbgrader_config(root: Path):
     return config
 
 
-def gradebook_url(root: Path) -> str:
+def gradebook_url(root: Path, config=None) -> str:
     """The gradebook's database URL that nbgrader itself uses for the course folder ``root``.
 
     nbgrader's ``CourseDirectory.db_url``, from the same configuration files
-    nbgrader reads (see ``nbgrader_config``); when none sets it,
-    ``sqlite:///<root>/gradebook.db``. On the class server the course's
-    nbgrader_config.py takes it from ``NBGRADER_DB_URL`` (PostgreSQL).
+    nbgrader reads (see ``nbgrader_config``; pass ``config`` when it is loaded
+    already); when none sets it, ``sqlite:///<root>/gradebook.db``. On the
+    class server the course's nbgrader_config.py takes it from
+    ``NBGRADER_DB_URL`` (PostgreSQL). Every gradebook the course's tools open
+    is found here.
     """
-    return nbgrader_config(root).CourseDirectory.db_url
+    return (config or nbgrader_config(root)).CourseDirectory.db_url
 
 
 def shown_url(url: str) -> str:
@@ -169,6 +171,25 @@ def gradebook_error(url: str, error: BaseException) -> CourseError:
     return CourseError(f"{lead} ({shown_url(url)}): {check}{reason}")
 
 
+def new_gradebook(url: str, course_id: str):
+    """nbgrader's ``Gradebook(url, course_id)``, with this environment's bin/ on PATH while it opens.
+
+    nbgrader runs the ``alembic`` command when it creates the tables of a new
+    database (an empty PostgreSQL database, a new SQLite file), and finds it on PATH.
+    """
+    from nbgrader.api import Gradebook
+
+    saved = os.environ.get("PATH")
+    os.environ["PATH"] = nbgrader_env()["PATH"]
+    try:
+        return Gradebook(url, course_id)
+    finally:
+        if saved is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = saved
+
+
 @contextmanager
 def open_gradebook(root: Path, url: str | None = None) -> Iterator:
     """nbgrader's ``Gradebook`` for the course in ``root``, at ``url`` (default: ``gradebook_url(root)``).
@@ -178,15 +199,14 @@ def open_gradebook(root: Path, url: str | None = None) -> Iterator:
     """
     import warnings
 
-    from nbgrader.api import Gradebook
     from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SAWarning
 
     config = nbgrader_config(root)
-    url = url or config.CourseDirectory.db_url
+    url = url or gradebook_url(root, config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # SQLAlchemy's warnings about nbgrader's own models
         try:
-            gb = Gradebook(url, config.CourseDirectory.course_id)
+            gb = new_gradebook(url, config.CourseDirectory.course_id)
         except (DBAPIError, ArgumentError, ModuleNotFoundError) as error:
             raise gradebook_error(url, error) from None
         try:
