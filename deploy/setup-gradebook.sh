@@ -16,10 +16,11 @@
 #
 #   local   all   all   peer
 #
-# so there is no password anywhere, in a file or in the URL. Students cannot
-# connect: their accounts have no role. CONNECT on the database is also revoked
-# from PUBLIC, so no other role (another course's grader, say) can connect to
-# it either; only its owner and PostgreSQL's superuser can.
+# so there is no password anywhere, in a file or in the URL. (Debian's lines for
+# TCP, "host ... scram-sha-256", need a password, and the role has none.)
+# Students cannot connect: their accounts have no role. CONNECT on the database
+# is also revoked from PUBLIC, so no other role (another course's grader, say)
+# can connect to it either; only its owner and PostgreSQL's superuser can.
 #
 # Needs Debian's PostgreSQL (apt-get install postgresql) with its cluster
 # running. For another cluster: PGHOST (the socket folder, default
@@ -69,7 +70,7 @@ cd /  # psql as the cluster's owner cannot enter root's working folder
 # variables and quoted by PostgreSQL (format's %I and psql's :'name'), never
 # pasted into the SQL text. Each statement is its own transaction (psql's
 # autocommit), as CREATE DATABASE requires.
-runuser -u "$admin" -- psql -h "$socket" -d postgres -X -q -v ON_ERROR_STOP=1 \
+if ! runuser -u "$admin" -- psql -h "$socket" -d postgres -X -q -v ON_ERROR_STOP=1 \
     -v grader="$grader" -v database="$database" -f - >/dev/null <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'grader')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'grader') \gexec
@@ -80,6 +81,10 @@ SELECT format('CREATE DATABASE %I OWNER %I ENCODING %L TEMPLATE template0', :'da
 SELECT format('ALTER DATABASE %I OWNER TO %I', :'database', :'grader') \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'database') \gexec
 SQL
+then
+    echo "Oppsettet av karakterdatabasen stoppet (se feilmeldingen fra PostgreSQL over). Rett feilen, og kjør skriptet på nytt." >&2
+    exit 1
+fi
 
 url="postgresql+psycopg2://@/$database?host=$socket"
 echo "Karakterdatabasen «$database» er klar. Den eies av rollen «$grader», som logger inn uten passord"
