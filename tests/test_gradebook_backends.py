@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import getpass
-import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from conftest import BIN, ROOT, Course, assignments
 from course.instructor.cli import main as course_main
@@ -31,7 +31,7 @@ from course.instructor.sandbox import sandbox_command
 from postgres import PG_BIN, postgres_cluster, skip_unless_root
 from test_cli import REFLECTION, copy_course, source_nb
 from test_nbgrader_workflow import _answer_like_the_solution
-from unix import Accounts, run_as, unique
+from unix import HUB_ENV, Accounts, run_as, skip_unless_class_server, unique
 
 ASSIGNMENT = assignments()[0]
 SETUP = ROOT / "deploy" / "setup-gradebook.sh"
@@ -161,7 +161,11 @@ def graded_with(backend: str, cluster_info: dict | None, tmp_path_factory) -> di
     scores = {}
     with Gradebook(url) as gb:
         for user_id in SUBMISSIONS:
-            sub = gb.find_submission(ASSIGNMENT, user_id)
+            try:
+                sub = gb.find_submission(ASSIGNMENT, user_id)
+            except MissingEntry:  # not graded: the test says so, with `course grade`'s output
+                scores[user_id] = None
+                continue
             scores[user_id] = {"total": sub.score, **{g.name: g.score for g in sub.notebooks[0].grades}}
     _RUNS[backend] = {
         "course": course, "grade": grade, "report": report, "scores": scores,
@@ -188,6 +192,7 @@ def test_grade_and_report_with_each_backend(runs, backend):
     assert re.search(r"111111\s+8 av 12 poeng", out), out
     assert re.search(r"222222\s+0 av 12 poeng", out), out
     right, blank = run["scores"]["111111"], run["scores"]["222222"]
+    assert right and blank, f"not in the gradebook ({backend}): {run['scores']}"
     assert right["total"] == 8 and blank["total"] == 0
     assert right.keys() == blank.keys() and len(right) > 5, "every graded cell has a grade"
     assert run["report"].returncode == 0, run["report"].stdout + run["report"].stderr
@@ -274,3 +279,31 @@ def test_graded_code_cannot_reach_the_gradebook(cluster, tmp_path):
                               runtime_dir=str(tmp_path / "kjerne"))
     inside = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert inside.stdout.startswith("INGEN TILGANG"), inside.stdout + inside.stderr
+
+
+def test_grader_account_opens_the_gradebook_in_the_class_server_environment(cluster):
+    """Does the grader's account, in the class server's environment, open the PostgreSQL gradebook with nbgrader?
+
+    With the URL deploy/setup-gradebook.sh printed, given as NBGRADER_DB_URL to
+    the course folder's nbgrader_config.py: no password, peer authentication,
+    and nbgrader creates its tables in the empty database.
+    """
+    skip_unless_class_server()
+    pg, accounts = cluster["pg"], cluster["accounts"]
+    grader = accounts.plain("kursleder")
+    database = unique("gradebook_")
+    url = printed_url(setup_gradebook(pg, grader, database))
+    home = Path(pwd.getpwnam(grader).pw_dir)
+    course_dir = home / "kurs"
+    course_dir.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course_dir)
+    shutil.chown(course_dir, grader, grader)
+    code = ("from pathlib import Path\n"
+            "from course.instructor.common import gradebook_url, open_gradebook\n"
+            "print(gradebook_url(Path('.')))\n"
+            "with open_gradebook(Path('.')) as gb:\n"
+            "    gb.add_student('elev_fra_retteren')\n")
+    proc = run_as(grader, [str(HUB_ENV / "bin" / "python"), "-c", code], cwd=course_dir, NBGRADER_DB_URL=url)
+    assert proc.stdout.splitlines()[0] == url, proc.stdout + proc.stderr
+    assert pg.psql("SELECT id FROM student", database=database).stdout.split() == ["elev_fra_retteren"]
+    assert not (course_dir / "gradebook.db").exists()
