@@ -1,12 +1,14 @@
 """The gradebook on SQLite and on PostgreSQL: the course's tools follow nbgrader's ``CourseDirectory.db_url``.
 
 The same submissions (one answered like the solution, one blank, downloaded
-from an LMS as a zip file) are graded with `course grade`
-and reported on with `course report`, once with SQLite (the default) and once
-with a PostgreSQL cluster of the test's own (tests/postgres.py: socket only,
-peer authentication, no password anywhere). Both must give the same scores,
-tables and grade export. The PostgreSQL role and database are made by
-deploy/setup-gradebook.sh, the administrator's script.
+from an LMS as a zip file) are graded with `course grade` and reported on with
+`course report`, once with SQLite (the default) and once with a PostgreSQL
+cluster of the test's own (tests/postgres.py: socket only, peer
+authentication, no password anywhere); both must give the same scores, tables
+and grade export. The role and database are made by deploy/setup-gradebook.sh,
+the administrator's script. Then: who can connect (the grader, from the class
+server's environment; no student; no code graded in the sandbox), and what an
+instructor reads when the database cannot be reached.
 """
 
 from __future__ import annotations
