@@ -7,6 +7,11 @@ The exchange is a folder inside the repository by default, so that release,
 fetch and submit work on one machine with no set-up. On a shared server, point
 it at the shared exchange with the environment variable ``NBGRADER_EXCHANGE``
 (for example ``/srv/nbgrader/exchange``).
+
+The gradebook is ``gradebook.db`` (SQLite) in this folder by default. On a
+shared server the hub gives it through the environment variable
+``NBGRADER_DB_URL``, a PostgreSQL address with no password in it (the grader's
+account logs in over PostgreSQL's socket; see deploy/setup-gradebook.sh).
 """
 
 import os
@@ -20,6 +25,13 @@ c.CourseDirectory.course_id = "samskaping"
 c.CourseDirectory.root = str(HERE)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
+
+# The gradebook: SQLite in the course folder (nbgrader's default) unless the
+# class server names a database, for example
+# NBGRADER_DB_URL=postgresql+psycopg2://@/gradebook_samskaping?host=/run/postgresql
+# The course's tools (`course grade`, `course report`) follow this setting too.
+if os.environ.get("NBGRADER_DB_URL"):
+    c.CourseDirectory.db_url = os.environ["NBGRADER_DB_URL"]
 
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", str(HERE / ".exchange"))
 # Where a student's fetched exercises land (kept out of git, apart from the

@@ -24,6 +24,7 @@ LAYERS = (
     ("tests/test_nbgrader_workflow.py", "nbgrader: hele semesteret"),
     ("tests/test_cli.py", "nbgrader: course grade/check/report"),
     ("tests/test_sandbox.py", "nbgrader: sandkassen"),
+    ("tests/test_gradebook_backends.py", "nbgrader: karakterboken i SQLite og PostgreSQL"),
     ("tests/test_jupyterlab_assignments.py", "nbgrader: oppgavelisten"),
     ("tests/test_hub.py", "kursserveren (JupyterHub)"),
     ("tests/test_exchange_security.py", "kursserveren: utvekslingsmappen"),

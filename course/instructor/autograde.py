@@ -18,13 +18,21 @@ How a batch runs:
 2. **Execute** (``workers`` processes in parallel): nbgrader's own ``Autograde``
    converter runs on the staged copy with :class:`~course.instructor.sandbox.SandboxedExecute`
    (bubblewrap, memory and time caps, output bytes capped). Each worker works on
-   its own copy of the gradebook, which nbgrader reads for the locked cells and
-   the tests to restore; whatever it writes there is thrown away.
+   its own SQLite copy of what nbgrader reads from the gradebook while grading:
+   the assignment, its notebooks and their cells (the locked cells and tests to
+   restore), and the students of the batch. The main process builds that copy
+   from the real gradebook (SQLite or PostgreSQL, wherever nbgrader's
+   ``CourseDirectory.db_url`` points) with nbgrader's Gradebook API before the
+   workers start; whatever a worker writes there is thrown away.
 3. **Record** (main process, one student at a time): nbgrader's ``Autograde``
    runs again on the executed notebook without a kernel, only its gradebook
    preprocessors (``SaveAutoGrades``, ``AssignLatePenalties``), into the real
    gradebook and ``autograded/``. A single process writes the gradebook, so no
    row is lost or written twice, and nbgrader's own code decides every score.
+
+A gradebook that cannot be reached stops the batch before any kernel starts,
+with a Norwegian :class:`~course.instructor.common.CourseError` saying what to
+check.
 """
 
 from __future__ import annotations
@@ -37,7 +45,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
 import time
 import traceback
@@ -51,6 +58,7 @@ from pathlib import Path
 from typing import Callable
 
 from course.instructor import sandbox
+from course.instructor.common import gradebook_url, nbgrader_config, new_gradebook, open_gradebook
 
 CELL_TIMEOUT = 30  # seconds per cell, as in nbgrader_config.py
 STALL_MARGIN = 120  # seconds beyond the notebook cap before a silent worker counts as hung
@@ -78,9 +86,37 @@ SUSPICIOUS = re.compile(
 
 
 def _load_config(course_root: Path):
-    from traitlets.config.loader import PyFileConfigLoader
+    """nbgrader's configuration for the course folder, loaded as nbgrader loads it (``CourseDirectory.db_url`` included)."""
+    return nbgrader_config(course_root)
 
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+
+def _worker_gradebook(main, path: Path, assignment: str, students: list[str]) -> None:
+    """Build the workers' SQLite gradebook at ``path`` from the main gradebook ``main`` (any backend).
+
+    Only what nbgrader's ``Autograde`` reads while executing a submission is
+    copied, with nbgrader's Gradebook API: the assignment (with its due date),
+    its notebooks (with their kernelspecs), each notebook's grade, solution,
+    task and source cells, and the students of the batch.
+    """
+    source = main.find_assignment(assignment)
+    with new_gradebook(f"sqlite:///{path}", main.course_id) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's SAWarnings from inside nbgrader's gradebook
+        gb.add_assignment(source.name, duedate=source.duedate)
+        for nb in source.notebooks:
+            gb.add_notebook(nb.name, source.name, kernelspec=nb.kernelspec)
+            for cell in nb.source_cells:
+                gb.add_source_cell(cell.name, nb.name, source.name, cell_type=cell.cell_type, locked=cell.locked,
+                                   source=cell.source, checksum=cell.checksum)
+            for cell in nb.grade_cells:
+                gb.add_grade_cell(cell.name, nb.name, source.name, max_score=cell.max_score, cell_type=cell.cell_type)
+            for cell in nb.solution_cells:
+                gb.add_solution_cell(cell.name, nb.name, source.name)
+            for cell in nb.task_cells:
+                gb.add_task_cell(cell.name, nb.name, source.name, max_score=cell.max_score, cell_type=cell.cell_type)
+        for student in students:
+            known = main.find_student(student)
+            gb.add_student(student, first_name=known.first_name, last_name=known.last_name, email=known.email,
+                           lms_user_id=known.lms_user_id)
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +292,7 @@ def _stage(course_root: Path, cfg, assignment: str, student: str, notebooks: lis
 _WORKER: dict = {}
 
 
-def _worker_init(course_root: str, assignment: str, main_db: str, staging: str, limits: dict) -> None:
+def _worker_init(course_root: str, assignment: str, template_db: str, staging: str, limits: dict) -> None:
     logging.basicConfig(level=logging.CRITICAL)
     # Kernels inherit the worker's stdout and stderr: keep their start-up chatter out of the instructor's terminal.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -264,8 +300,7 @@ def _worker_init(course_root: str, assignment: str, main_db: str, staging: str, 
     os.dup2(devnull, 2)
     wdir = Path(tempfile.mkdtemp(prefix="arbeider-", dir=staging))
     db = wdir / "gradebook.db"
-    with sqlite3.connect(main_db) as src, sqlite3.connect(db) as dst:
-        src.backup(dst)  # a consistent copy, even while the main process writes
+    shutil.copyfile(template_db, db)  # built by the main process before any worker starts, never written after
     _WORKER.update(course_root=Path(course_root), assignment=assignment, db=db, staging=Path(staging), limits=limits)
 
 
@@ -327,13 +362,14 @@ def _failure_reason(result: dict, limits: dict) -> str:
 # 3. Record (main process, one student at a time)
 
 
-def _record(course_root: Path, assignment: str, student: str, staging: Path) -> tuple[bool, str]:
+def _record(course_root: Path, assignment: str, student: str, staging: Path, db_url: str) -> tuple[bool, str]:
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
     cfg = _load_config(course_root)
     cfg.CourseDirectory.root = str(course_root)
+    cfg.CourseDirectory.db_url = db_url
     cfg.CourseDirectory.submitted_directory = str(staging / "kjort")
     cfg.CourseDirectory.assignment_id = assignment
     cfg.CourseDirectory.student_id = student
@@ -390,7 +426,6 @@ def autograde_submissions(
     kernel's address space (bytes).
     """
     from nbgrader import api as nbgrader_api
-    from nbgrader.api import Gradebook
 
     course_root = Path(course_root).resolve()
     sandbox.bwrap_path()  # fail early, in Norwegian, without bubblewrap
@@ -400,9 +435,8 @@ def autograde_submissions(
         "cell_timeout": int(cell_timeout or cfg.get("Execute", {}).get("timeout", CELL_TIMEOUT)),
         "memory_limit": int(memory_limit or sandbox.MEMORY_LIMIT),
     }
-    main_db = course_root / "gradebook.db"
-    db_url = cfg.CourseDirectory.get("db_url") or f"sqlite:///{main_db}"
-    with Gradebook(db_url) as gb:
+    db_url = gradebook_url(course_root, cfg)
+    with open_gradebook(course_root, db_url) as gb:
         notebooks = [nb.name for nb in gb.find_assignment(assignment).notebooks]
         # Every student in the batch is known to the gradebook, also one whose
         # submission cannot be graded: exports and reports then list them.
@@ -439,13 +473,12 @@ def autograde_submissions(
             if not result["ok"]:
                 shutil.rmtree(autograded_root / student / assignment, ignore_errors=True)
                 return done(Outcome(student, "failed", _failure_reason(result, limits), log=result["log"]))
-            ok, log = _record(course_root, assignment, student, staging)
+            ok, log = _record(course_root, assignment, student, staging, db_url)
             if not ok:
                 shutil.rmtree(autograded_root / student / assignment, ignore_errors=True)
                 return done(Outcome(student, "failed", _failure_reason({**result, "log": log}, limits)))
             timeouts = _timed_out_cells(staging / "kjort" / student / assignment)
-            with Gradebook(db_url) as gb, warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with open_gradebook(course_root, db_url) as gb:
                 sub = gb.find_submission(assignment, student)
                 outcome = Outcome(student, "ok", score=sub.score, max_score=sub.max_score, log=result["log"])
             if timeouts:
@@ -454,11 +487,17 @@ def autograde_submissions(
                 )
             done(outcome)
 
+        # The workers' gradebook, from the real one (one writer: the workers never touch the real gradebook).
+        template_db = staging / "arbeidernes-karakterbok.db"
+        if to_run:
+            with open_gradebook(course_root, db_url) as gb:
+                _worker_gradebook(gb, template_db, assignment, to_run)
+
         pending = list(to_run)
         attempts: Counter[str] = Counter()
         while pending:
             context = multiprocessing.get_context("spawn")
-            args = (str(course_root), assignment, str(main_db), str(staging), limits)
+            args = (str(course_root), assignment, str(template_db), str(staging), limits)
             n = max(1, min(workers, len(pending)))
             with ProcessPoolExecutor(n, mp_context=context, initializer=_worker_init, initargs=args) as pool:
                 futures = {pool.submit(_execute, s): s for s in pending}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import nbformat
 
@@ -69,6 +73,148 @@ def last_error(proc: subprocess.CompletedProcess) -> str:
     lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
     errors = [line for line in lines if "ERROR" in line or "Error" in line]
     return (errors or lines or ["(ingen utdata)"])[-1][:300]
+
+
+def nbgrader_config(root: Path):
+    """The configuration an nbgrader command run in the course folder ``root`` uses (a traitlets ``Config``).
+
+    Loaded by nbgrader's own application code (``nbgrader.apps.baseapp.NbGrader``):
+    ``nbgrader_config.py`` from Jupyter's config path (the environment's
+    ``<env>/etc/jupyter``, which the class server installs, the user's and the
+    system's folders), then the course folder's ``nbgrader_config.py`` on top,
+    in nbgrader's order and with nbgrader's environment (see ``nbgrader_env``).
+    """
+    from nbgrader.apps.baseapp import NbGrader
+
+    class _ConfigOnly(NbGrader):
+        load_cwd_config = False  # the course folder is loaded as nbgrader's root instead
+
+        def init_syspath(self) -> None:  # nbgrader puts the working folder on sys.path; not needed here
+            pass
+
+    saved = os.environ.get("JUPYTER_PLATFORM_DIRS")
+    os.environ["JUPYTER_PLATFORM_DIRS"] = "1"  # as in nbgrader_env(): the folders nbgrader's own runs search
+    try:
+        app = _ConfigOnly(log_level=logging.ERROR)
+        app.initialize([], root=str(Path(root).resolve()))
+    finally:
+        if saved is None:
+            os.environ.pop("JUPYTER_PLATFORM_DIRS", None)
+        else:
+            os.environ["JUPYTER_PLATFORM_DIRS"] = saved
+    # The course directory's own traits (root, db_url's default) are resolved as nbgrader resolves them.
+    config = copy.deepcopy(app.config)
+    config.CourseDirectory.db_url = app.coursedir.db_url
+    config.CourseDirectory.course_id = app.coursedir.course_id
+    config.CourseDirectory.root = app.coursedir.root
+    return config
+
+
+def gradebook_url(root: Path, config=None) -> str:
+    """The gradebook's database URL that nbgrader itself uses for the course folder ``root``.
+
+    nbgrader's ``CourseDirectory.db_url``, from the same configuration files
+    nbgrader reads (see ``nbgrader_config``; pass ``config`` when it is loaded
+    already); when none sets it, ``sqlite:///<root>/gradebook.db``. On the
+    class server the course's nbgrader_config.py takes it from
+    ``NBGRADER_DB_URL`` (PostgreSQL). Every gradebook the course's tools open
+    is found here.
+    """
+    return (config or nbgrader_config(root)).CourseDirectory.db_url
+
+
+def shown_url(url: str) -> str:
+    """The database URL for messages, with any password hidden."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+
+
+def gradebook_error(url: str, error: BaseException) -> CourseError:
+    """A Norwegian message for a gradebook database that cannot be used: what to check, no traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        backend = ""
+    if not backend or isinstance(error, ArgumentError):
+        return CourseError(
+            f"Adressen til karakterdatabasen er ugyldig ({url}): Sjekk CourseDirectory.db_url i nbgrader_config.py "
+            "og miljøvariabelen NBGRADER_DB_URL (for eksempel sqlite:////sti/til/gradebook.db eller "
+            "postgresql+psycopg2://@/gradebook?host=/run/postgresql)."
+        )
+    if isinstance(error, ModuleNotFoundError):
+        hint = ("Bruk driveren psycopg2, som kurset installerer: en adresse som begynner med postgresql+psycopg2://."
+                if backend == "postgresql" else "Bruk SQLite eller PostgreSQL (postgresql+psycopg2://).")
+        return CourseError(
+            f"Kan ikke koble til karakterdatabasen ({shown_url(url)}): Databasedriveren {error.name} er ikke "
+            f"installert i dette Python-miljøet. {hint}"
+        )
+    if backend == "sqlite":
+        check = "Sjekk at mappen finnes, og at kontoen din kan lese og skrive der."
+    elif backend == "postgresql":
+        check = ("Sjekk at PostgreSQL kjører, og at kontoen din har tilgang: en rolle med samme navn som kontoen "
+                 "og en database med navnet i adressen (se deploy/setup-gradebook.sh).")
+    else:
+        check = "Sjekk at databasetjeneren kjører, og at kontoen din har tilgang."
+    lead = "Fant ikke karakterdatabasen" if isinstance(error, OperationalError) else "Karakterdatabasen svarte med en feil"
+    detail = [line.strip() for line in str(getattr(error, "orig", None) or error).splitlines() if line.strip()]
+    reason = f" (Feilmelding fra databasen: {detail[0][:300]})" if detail else ""
+    return CourseError(f"{lead} ({shown_url(url)}): {check}{reason}")
+
+
+def new_gradebook(url: str, course_id: str):
+    """nbgrader's ``Gradebook(url, course_id)``, with this environment's bin/ on PATH while it opens.
+
+    nbgrader runs the ``alembic`` command when it creates the tables of a new
+    database (an empty PostgreSQL database, a new SQLite file), and finds it on PATH.
+    """
+    from nbgrader.api import Gradebook
+
+    saved = os.environ.get("PATH")
+    os.environ["PATH"] = nbgrader_env()["PATH"]
+    try:
+        return Gradebook(url, course_id)
+    finally:
+        if saved is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = saved
+
+
+@contextmanager
+def open_gradebook(root: Path, url: str | None = None) -> Iterator:
+    """nbgrader's ``Gradebook`` for the course in ``root``, at ``url`` (default: ``gradebook_url(root)``).
+
+    A database that cannot be reached, at the start or while in use, ends in a
+    :class:`CourseError` that says in Norwegian what to check.
+    """
+    import warnings
+
+    from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SAWarning
+
+    config = nbgrader_config(root)
+    url = url or gradebook_url(root, config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # SQLAlchemy's warnings about nbgrader's own models
+        try:
+            gb = new_gradebook(url, config.CourseDirectory.course_id)
+        except (DBAPIError, ArgumentError, ModuleNotFoundError) as error:
+            raise gradebook_error(url, error) from None
+        try:
+            yield gb
+        except OperationalError as error:  # the connection was lost on the way
+            raise gradebook_error(url, error) from None
+        finally:
+            gb.close()
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:

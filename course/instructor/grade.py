@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from course.exchange import read_records
 from . import autograde
 from .collect import check_zip, collect_exchange, collect_zip, submitted_students
-from .common import CourseError, check_assignment, last_error, nbgrader, submitted_notebook
+from .common import CourseError, check_assignment, last_error, nbgrader, open_gradebook, submitted_notebook
 from .tamper import find_tampering
 
 
@@ -38,7 +38,7 @@ class GradeReport:
 def ensure_in_gradebook(root: Path, assignment: str) -> None:
     """autograde needs the assignment's cells in the gradebook; generate_assignment puts them there."""
     try:
-        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        with open_gradebook(root) as gb:
             if gb.find_assignment(assignment).notebooks:
                 return
     except MissingEntry:
@@ -125,7 +125,7 @@ def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: 
     for student in graded:
         if list((root / "feedback" / student / assignment).glob("*.html")):
             report.feedback.append(student)
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with open_gradebook(root) as gb:
         for student in graded:
             try:
                 if gb.find_submission(assignment, student).needs_manual_grade:

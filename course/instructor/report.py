@@ -10,9 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook
-
-from .common import CourseError
+from .common import CourseError, gradebook_url, open_gradebook, shown_url
 
 KEY_FILE = ".pseudonymnokkel"
 
@@ -56,12 +54,29 @@ def _score(submission) -> float:
     return max(0.0, float(submission.score) - float(submission.late_submission_penalty or 0))
 
 
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite gradebook that does not exist yet (opening it would create an empty one), else None."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
+        return Path(parsed.database)
+    return None
+
+
 def collect_stats(root: Path) -> list[AssignmentStats]:
-    db = root / "gradebook.db"
-    if not db.is_file():
-        raise CourseError(f"Fant ingen karakterbok ({db}). Kjør `course grade oppgave_NN` først.")
+    url = gradebook_url(root)
+    missing = _missing_sqlite_file(url)
+    if missing:
+        raise CourseError(f"Fant ingen karakterbok ({missing}). Kjør `course grade oppgave_NN` først.")
     result = []
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with open_gradebook(root, url) as gb:
+        if not gb.assignments:
+            raise CourseError(f"Karakterboken ({shown_url(url)}) har ingen oppgaver ennå. "
+                              "Kjør `course grade oppgave_NN` først.")
         for assignment in sorted(gb.assignments, key=lambda a: a.name):
             stats = AssignmentStats(assignment.name, float(assignment.max_score))
             cells: dict[str, CellStats] = {}
@@ -169,7 +184,7 @@ def pseudonym_key(root: Path) -> bytes:
 
 def export_csv(root: Path, target: Path, *, names: bool = True, pseudonymise: bool = False) -> int:
     """One row per student, one column per exercise (score after late penalty), plus the total; returns the row count."""
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with open_gradebook(root) as gb:
         assignments = sorted(a.name for a in gb.assignments)
         rows = []
         for student in sorted(gb.students, key=lambda s: s.id):
