@@ -58,3 +58,28 @@ mkdir -p "$(dirname "$EXCHANGE")"
 # students' servers clone it (the hub points GIT_CONFIG_SYSTEM at it).
 GITCONFIG=${SAMSKAPING_GITCONFIG:-/etc/samskaping-kurs/gitconfig}
 "$HUB_ENV/bin/python" "$repo/scripts/lag_studentrepo.py" "$LESSONS" --kurs "$repo" --gitconfig "$GITCONFIG"
+
+# The gradebook in PostgreSQL (deploy/setup-gradebook.sh): the grading account's
+# own role and database, peer authentication over the socket, no password. When
+# no PostgreSQL answers on the socket, Debian's cluster "main" is created (if
+# missing) and started. The address goes into the grading account's own nbgrader
+# configuration, so Formgrader, `course grade` and `course report` all use it,
+# whichever way the instructor starts them; students have no role and no access.
+export PGHOST=${PGHOST:-/run/postgresql}
+if ! pg_isready -q -h "$PGHOST" && [ -z "${PG_ADMIN:-}" ] && command -v pg_ctlcluster >/dev/null; then
+    version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+    pg_lsclusters --no-header | awk '{print $1, $2}' | grep -qx "$version main" || pg_createcluster "$version" main >/dev/null
+    pg_ctlcluster "$version" main start
+fi
+url=$("$repo/deploy/setup-gradebook.sh" "$GRADER" | sed -n 's/^NBGRADER_DB_URL=//p')
+if [ -z "$url" ]; then
+    echo "Karakterdatabasen kunne ikke settes opp (se over)." >&2
+    exit 1
+fi
+config_dir=$(runuser -u "$GRADER" -- env JUPYTER_PLATFORM_DIRS=1 HOME="$(getent passwd "$GRADER" | cut -d: -f6)" \
+    "$HUB_ENV/bin/jupyter" --config-dir)
+runuser -u "$GRADER" -- mkdir -p "$config_dir"
+printf '%s\n' "# Written by deploy/setup-server.sh: the gradebook of this account's course folder." \
+    "c = get_config()  # noqa: F821" "c.CourseDirectory.db_url = \"$url\"" \
+    | runuser -u "$GRADER" -- tee "$config_dir/nbgrader_config.py" >/dev/null
+echo "Karakterboken: $url (i $config_dir/nbgrader_config.py)"

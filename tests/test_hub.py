@@ -23,9 +23,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from sqlalchemy.engine import make_url
 
 from answers import answer_like_the_solution, points
 from hub import PASSWORD, Hub
+from postgres import PG_BIN, postgres_cluster
 from unix import ROOT, Accounts, run_as, skip_unless_class_server
 
 pytestmark = pytest.mark.slow
@@ -55,15 +57,22 @@ class Klasse:
         self.lessons = srv / "leksjoner"
         self.gitconfig = srv / "gitconfig"
         self.course = Path(f"/home/{self.grader}/samskaping-kurs")
-        self.db_url = None
-        self.hub = Hub(a, grader=self.grader, course_dir=self.course, exchange=self.exchange, db_url=self.db_url,
+        # A PostgreSQL cluster of the test's own; setup-server.sh makes the grader's gradebook in it.
+        cluster = postgres_cluster(a)
+        self.postgres = cluster.__enter__()
+        self.cleanups.append(lambda: cluster.__exit__(None, None, None))
+        self.db_url = None  # the grading account's own nbgrader configuration names it (set below)
+        self.hub = Hub(a, grader=self.grader, course_dir=self.course, exchange=self.exchange,
                        gitconfig=self.gitconfig)
         self.hub.lessons = self.lessons
         self.cleanups.append(self.hub.remove_state)
         # The administrator's own set-up script, with this test's names.
-        setup = subprocess.run([str(ROOT / "deploy" / "setup-server.sh")], env={**os.environ, **self.hub.env(),
-                               "SAMSKAPING_LEKSJONER": str(self.lessons)}, capture_output=True, text=True)
+        setup = subprocess.run([str(ROOT / "deploy" / "setup-server.sh")], capture_output=True, text=True, env={
+            **os.environ, **self.hub.env(), "SAMSKAPING_LEKSJONER": str(self.lessons),
+            "PGHOST": str(self.postgres.socket), "PG_ADMIN": self.postgres.owner, "PG_BIN": str(PG_BIN)})
         assert setup.returncode == 0, setup.stdout + setup.stderr
+        self.db_url = next(line.split()[1] for line in setup.stdout.splitlines() if line.startswith("Karakterboken:"))
+        assert self.db_url.startswith("postgresql+psycopg2://"), self.db_url
         self.cleanups.append(self.hub.stop)
         self.hub.start()
         return self
@@ -76,8 +85,6 @@ class Klasse:
     def as_grader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """A command as the grading account in the course folder, as in Formgrader's terminal."""
         extra = {"NBGRADER_EXCHANGE": str(self.exchange), "SAMSKAPING_KURS_ID": COURSE_ID}
-        if self.db_url:
-            extra["NBGRADER_DB_URL"] = self.db_url
         return run_as(self.grader, list(args), cwd=self.course, check=check, **extra)
 
 
@@ -167,6 +174,14 @@ def test_a_term_on_the_class_server(klasse: Klasse):
     assert submissions[klasse.kari]["code_score"] == auto_points, submissions[klasse.kari]
     assert submissions[klasse.ola]["code_score"] == 0, submissions[klasse.ola]
     assert submissions[klasse.kari]["needs_manual_grade"], "the reflection must wait for a human grader"
+
+    # The grades are in PostgreSQL (the grading account's own nbgrader configuration), not in a gradebook.db.
+    assert not (klasse.course / "gradebook.db").exists()
+    scores = klasse.as_grader(str(PG_BIN / "psql"), make_url(klasse.db_url).database, "-h", str(klasse.postgres.socket),
+                              "-XAtc", "select s.student_id, sum(g.auto_score) from submitted_notebook n "
+                              "join submitted_assignment s on n.assignment_id = s.id "
+                              "join grade g on g.notebook_id = n.id group by s.student_id order by 1")
+    assert f"{klasse.kari}|{auto_points:g}" in scores.stdout.replace(".0", ""), scores.stdout
 
     # The instructor grades Kari's reflection by hand in Formgrader.
     notebook_id = submissions[klasse.kari]["id"]
@@ -269,6 +284,20 @@ def test_a_student_gets_403_on_another_students_server_and_on_formgrader(klasse:
     per = klasse.hub.login(klasse.per)
     assert per.api("GET", f"/user/{klasse.ola}/api/contents").status_code == 403
     assert per.api("GET", "/services/formgrader/formgrader/api/assignments").status_code == 200
+
+
+def test_a_student_cannot_connect_to_the_gradebook(klasse: Klasse):
+    database = make_url(klasse.db_url).database
+    # As herself (she has no role), and posing as the grader (peer authentication checks who asks).
+    for role, refusal in ((klasse.kari, f'role "{klasse.kari}" does not exist'),
+                          (klasse.grader, "Peer authentication failed")):
+        proc = run_as(klasse.kari, [str(PG_BIN / "psql"), "-h", str(klasse.postgres.socket), "-U", role,
+                                    "-d", database, "-XAtc", "select 1"], check=False)
+        assert proc.returncode != 0 and refusal in proc.stderr, proc.stdout + proc.stderr
+    # The grading account gets in (so the refusal above is about who asks).
+    ok = run_as(klasse.grader, [str(PG_BIN / "psql"), "-h", str(klasse.postgres.socket), "-d", database,
+                                "-XAtc", "select 1"])
+    assert ok.stdout.strip() == "1"
 
 
 # --- In a real browser --------------------------------------------------------------------
