@@ -39,13 +39,14 @@ if [ ! -x "$HUB_ENV/bin/python" ] || [ "$(cat "$HUB_ENV/.lock-sha256" 2>/dev/nul
     rm -rf "$HUB_ENV"
     "$HUB_PYTHON" -m venv "$HUB_ENV"
     "$HUB_ENV/bin/python" -m pip install --quiet --upgrade "pip>=24"
-    # The lock's packages and the course package's dependencies for the server.
-    "$HUB_ENV/bin/python" -m pip install --quiet -c "$lock" -r <(grep -v '^#' "$lock")
+    # The course and what the server needs (the "hub" extra), at the lock's versions;
+    # the developers' test tools (pytest, Playwright) are left out.
+    "$HUB_ENV/bin/python" -m pip install --quiet -c "$lock" "$repo[hub]"
     echo "$lock_sum" > "$HUB_ENV/.lock-sha256"
+else
+    # The course package itself, as a copy (no build isolation: Debian's venv has setuptools).
+    "$HUB_ENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation --force-reinstall "$repo"
 fi
-
-# The course package itself, as a copy (no build isolation: setuptools is in the lock).
-"$HUB_ENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation --force-reinstall "$repo"
 
 # JupyterLab's settings for everyone on the server, and nbgrader's for the
 # students (the exchange and the secure exchange classes); the grader's
