@@ -56,7 +56,9 @@ lab: $(STAMP)
 		--LabApp.news_url=None \
 		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate $(LAB_ARGS)
 
-test: $(STAMP) system-deps node_modules/.package-lock.json hub-env
+# The developers' environment, the class server's and npm's packages are built side by side.
+test:
+	@$(MAKE) --no-print-directory -j3 $(STAMP) node_modules/.package-lock.json hub-env
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) system-deps

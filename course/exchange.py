@@ -385,7 +385,7 @@ def _duration(seconds: float) -> str:
 
 
 def describe(finding: dict) -> str:
-    """One finding in Norwegian, for the instructor."""
+    """One finding in Norwegian, for the grader."""
     kind = finding.get("kind")
     path = finding.get("path", "")
     what = "innleveringsmappen" if path in ("", ".") else path

@@ -39,3 +39,9 @@ def points(nb_path: Path, *, kind: str) -> float:
         if (kind == "auto" and is_auto) or (kind == "manual" and is_manual):
             total += float(meta.get("points", 0))
     return total
+
+
+def answer_file_like_the_solution(student_nb: Path, solution_nb: Path, reflection: str, share: float = 1.0) -> None:
+    """:func:`answer_like_the_solution` on a notebook file, written back in place."""
+    nb = answer_like_the_solution(nbformat.read(student_nb, as_version=4), solution_nb, reflection, share)
+    nbformat.write(nb, student_nb)

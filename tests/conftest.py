@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from course.instructor.common import nbgrader_in_process
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 COURSE_ID = "samskaping"  # as in nbgrader_config.py
@@ -75,54 +77,6 @@ def assignments() -> list[str]:
     return sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
 
 
-def _nbgrader_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """``nbgrader ARGS`` in this process, with its own folder and environment for the time it runs.
-
-    Follows ``nbgrader.tests.run_nbgrader``: the application is a singleton, so
-    it is reset afterwards (logging, sub-applications, the instance), and the
-    working folder and environment are restored even when the command fails.
-    """
-    import contextlib
-    import io
-    import traceback
-
-    from jupyter_core.application import NoStart
-
-    from nbgrader.apps import NbGraderApp
-    from nbgrader.apps.baseapp import NbGrader
-    from nbgrader.validator import Validator
-
-    old_env, old_cwd = dict(os.environ), os.getcwd()
-    out = io.StringIO()
-    os.environ.clear()
-    os.environ.update(env)
-    os.chdir(cwd)
-    app = NbGraderApp.instance()
-    code: int | str | None = 0
-    old_stream = Validator.stream
-    Validator.stream = out
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            app.initialize(args)
-            app.start()
-    except NoStart:  # how a sub-command says it has finished
-        code = 0
-    except SystemExit as exit:
-        code = exit.code
-    except Exception:  # a crash: report it like a failed command, with the traceback
-        out.write(traceback.format_exc())
-        code = 1
-    finally:
-        Validator.stream = old_stream
-        app.reset()
-        NbGrader.clear_instance()
-        os.chdir(old_cwd)
-        os.environ.clear()
-        os.environ.update(old_env)
-    returncode = code if isinstance(code, int) else (0 if code is None else 1)
-    return subprocess.CompletedProcess(["nbgrader", *args], returncode, out.getvalue(), "")
-
-
 class Course:
     """A throw-away copy of the course with its own gradebook and exchange.
 
@@ -150,7 +104,7 @@ class Course:
         per command. ``in_process=False`` runs the real console script.
         """
         if in_process:
-            proc = _nbgrader_in_process(list(args), cwd or self.root, self.env)
+            proc = nbgrader_in_process(list(args), cwd or self.root, self.env)
         else:
             proc = subprocess.run(
                 [str(BIN / "nbgrader"), *args],

@@ -24,7 +24,7 @@ from nbgrader.api import Gradebook
 from conftest import BIN, ROOT, Course, assignments
 from course.instructor.check import exemplar_leaks, exemplar_sentences
 from course.instructor.feedback import explanation
-from test_nbgrader_workflow import _answer_like_the_solution
+from answers import answer_file_like_the_solution as _answer_like_the_solution
 
 ASSIGNMENT = assignments()[0]
 REFLECTION = "Refleksjonen min om et eksempel fra nærmiljøet."

@@ -32,7 +32,7 @@ from course.instructor.common import gradebook_url
 from course.instructor.sandbox import sandbox_command
 from postgres import PG_BIN, postgres_cluster, skip_unless_root
 from test_cli import REFLECTION, copy_course, source_nb
-from test_nbgrader_workflow import _answer_like_the_solution
+from answers import answer_file_like_the_solution as _answer_like_the_solution
 from unix import HUB_ENV, Accounts, run_as, skip_unless_class_server, unique
 
 ASSIGNMENT = assignments()[0]

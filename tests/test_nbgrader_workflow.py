@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from answers import answer_like_the_solution, points
+from answers import answer_file_like_the_solution, points
 from conftest import Course, assignments
 from course.instructor.check import exemplar_leaks, exemplar_sentences
 from course.instructor.feedback import explanation
@@ -61,9 +61,7 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
         assert fetched.exists()
         if how != "blank":
             share = 1.0 if how == "answered" else 0.5
-            nb = answer_like_the_solution(nbformat.read(fetched, as_version=4), source,
-                                          "Refleksjonen min om et eksempel fra nærmiljøet.", share)
-            nbformat.write(nb, fetched)
+            answer_file_like_the_solution(fetched, source, "Refleksjonen min om et eksempel fra nærmiljøet.", share)
         run_as_student("submit", assignment, f"--student={student}", home=home)
 
     run("collect", assignment)

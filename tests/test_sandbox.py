@@ -253,7 +253,7 @@ def test_grading_works_in_a_copy_of_the_course_that_has_its_own_package(tmp_path
     environment has installed. The sandbox must let the kernel see its own
     (it once bound only the grader's, and a correct notebook scored 0).
     """
-    from test_nbgrader_workflow import _answer_like_the_solution
+    from answers import answer_file_like_the_solution as _answer_like_the_solution
 
     assignment = "oppgave_02"
     course = _new_course(tmp_path / "kopi")

@@ -259,7 +259,7 @@ def check_assignment(root: Path, assignment: str, work: Path) -> Result:
     shutil.copy(root / "nbgrader_config.py", copy)
     shutil.copytree(root / "solutions" / assignment, copy / "solutions" / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    proc = nbgrader(copy, "generate_assignment", assignment, "--force", f"--CourseDirectory.root={copy}")
+    proc = nbgrader(copy, "generate_assignment", assignment, "--force", f"--CourseDirectory.root={copy}", in_process=True)
     if proc.returncode != 0:
         result.failed.append(f"Kunne ikke generere studentversjonen: {proc.stderr.strip().splitlines()[-1:]}")
     elif not released.is_dir():
@@ -272,13 +272,13 @@ def check_assignment(root: Path, assignment: str, work: Path) -> Result:
                      "kjør `make exercises`, og rediger aldri exercises/ for hånd.")
 
     # 2. The solution passes every test; 3. a blank exercise fails every test.
-    proc = nbgrader(copy, "validate", str(source))
+    proc = nbgrader(copy, "validate", str(source), in_process=True)
     result.check("Success! Your notebook passes all the tests." in proc.stdout,
                  "Løsningen består alle testene (nbgrader validate).",
                  "Løsningen består ikke alle testene (nbgrader validate): " + _first_failure(proc.stdout))
     blank = released / f"{assignment}.ipynb"
     if blank.is_file():
-        proc = nbgrader(copy, "validate", "--invert", str(blank))
+        proc = nbgrader(copy, "validate", "--invert", str(blank), in_process=True)
         result.check("Success! The notebook does not pass any tests." in proc.stdout,
                      "En blank studentversjon feiler alle testene (nbgrader validate --invert).",
                      "En blank studentversjon består minst én test; da gir tom besvarelse poeng "

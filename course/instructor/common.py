@@ -56,8 +56,14 @@ def nbgrader_env() -> dict[str, str]:
     }
 
 
-def nbgrader(root: Path, *args: str, timeout: float | None = 900) -> subprocess.CompletedProcess:
-    """Run an nbgrader command in the course root; never raises on a non-zero exit (the caller decides)."""
+def nbgrader(root: Path, *args: str, timeout: float | None = 900, in_process: bool = False) -> subprocess.CompletedProcess:
+    """Run an nbgrader command in the course root; never raises on a non-zero exit (the caller decides).
+
+    ``in_process`` runs it in this process (no timeout): for commands that run
+    no student code, such as generating and validating the course's own notebooks.
+    """
+    if in_process:
+        return nbgrader_in_process(list(args), root, nbgrader_env())
     return subprocess.run(
         [str(BIN / "nbgrader"), *args],
         cwd=root,
@@ -66,6 +72,59 @@ def nbgrader(root: Path, *args: str, timeout: float | None = 900) -> subprocess.
         text=True,
         timeout=timeout,
     )
+
+
+def nbgrader_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``nbgrader ARGS`` in this process, with its own folder and environment for the time it runs.
+
+    Written here because nbgrader has no public call for it (its own tests use
+    ``nbgrader.tests.run_nbgrader``), and a new process costs about two seconds
+    of imports per command: `course check` runs three commands per exercise.
+
+    Follows ``nbgrader.tests.run_nbgrader``: the application is a singleton, so
+    it is reset afterwards (logging, sub-applications, the instance), and the
+    working folder and environment are restored even when the command fails.
+    """
+    import contextlib
+    import io
+    import traceback
+
+    from jupyter_core.application import NoStart
+
+    from nbgrader.apps import NbGraderApp
+    from nbgrader.apps.baseapp import NbGrader
+    from nbgrader.validator import Validator
+
+    old_env, old_cwd = dict(os.environ), os.getcwd()
+    out = io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    app = NbGraderApp.instance()
+    code: int | str | None = 0
+    old_stream = Validator.stream
+    Validator.stream = out
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            app.initialize(args)
+            app.start()
+    except NoStart:  # how a sub-command says it has finished
+        code = 0
+    except SystemExit as exit:
+        code = exit.code
+    except Exception:  # a crash: report it like a failed command, with the traceback
+        out.write(traceback.format_exc())
+        code = 1
+    finally:
+        Validator.stream = old_stream
+        app.reset()
+        NbGrader.clear_instance()
+        os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(old_env)
+    returncode = code if isinstance(code, int) else (0 if code is None else 1)
+    # All output in both streams, as callers read either.
+    return subprocess.CompletedProcess(["nbgrader", *args], returncode, out.getvalue(), out.getvalue())
 
 
 def last_error(proc: subprocess.CompletedProcess) -> str:
