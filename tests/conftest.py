@@ -72,6 +72,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+# One headless chromium per test process, for the browser tests (tests/browser/) and the
+# class-server tests (tests/test_hub.py): Playwright's sync API runs one instance per thread.
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"chromium is missing ({CHROMIUM}); run `make system-deps` (Debian: apt-get install chromium).")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
 def assignments() -> list[str]:
     """The exercise ids, from the folders in solutions/."""
     return sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())

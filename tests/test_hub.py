@@ -302,20 +302,6 @@ def test_a_student_cannot_connect_to_the_gradebook(klasse: Klasse):
 
 # --- In a real browser --------------------------------------------------------------------
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
 def _log_in(browser, hub: Hub, user: str):
     """A new browser that logs in on the hub's own login page and waits for the person's JupyterLab."""
     from playwright.sync_api import expect
@@ -334,11 +320,11 @@ def _log_in(browser, hub: Hub, user: str):
 
 
 @pytest.mark.browser
-def test_the_instructor_sees_formgraders_grading_view_in_the_browser(klasse: Klasse, chromium):
+def test_the_instructor_sees_formgraders_grading_view_in_the_browser(klasse: Klasse, browser):
     """Formgrader opens framed in the grading account's JupyterLab (JupyterHub >= 4.1 forbids frames by default)."""
     from playwright.sync_api import expect
 
-    page = _log_in(chromium, klasse.hub, klasse.per)
+    page = _log_in(browser, klasse.hub, klasse.per)
     try:
         page.goto(f"{klasse.hub.url}/services/formgrader/lab")
         page.locator("#jp-main-dock-panel").wait_for()
@@ -356,14 +342,14 @@ LESSON = "01_hva_er_samskaping.ipynb"
 
 
 @pytest.mark.browser
-def test_a_student_opens_a_lesson_and_the_assignment_list_in_the_browser(klasse: Klasse, chromium):
+def test_a_student_opens_a_lesson_and_the_assignment_list_in_the_browser(klasse: Klasse, browser):
     """Log in on the hub's page, follow the lesson's nbgitpuller link, use a widget, see the exercise listed."""
     from playwright.sync_api import expect
 
     from browser.notebook import RESPONSE, activities, notebook, response_text, use_with_mouse, widget_views
 
     _release(klasse)
-    page = _log_in(chromium, klasse.hub, klasse.kari)
+    page = _log_in(browser, klasse.hub, klasse.kari)
     try:
         link = (f"{klasse.hub.url}/hub/user-redirect/git-pull?repo=file://{klasse.lessons}&branch=main"
                 f"&urlpath=lab/tree/leksjoner/lessons/{LESSON}")

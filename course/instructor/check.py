@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, assignments, nbgrader, nbgrader_meta, read_notebook
+from .common import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, assignments, last_error, nbgrader, nbgrader_meta, read_notebook
 
 TOTAL = re.compile(r"til sammen\s*\**\s*(\d+(?:[.,]\d+)?)\s*poeng", re.I)
 SPLIT = re.compile(r"(\d+(?:[.,]\d+)?)\s*poeng rettes automatisk og\s*(\d+(?:[.,]\d+)?)\s*poeng rettes", re.I)
@@ -261,7 +261,7 @@ def check_assignment(root: Path, assignment: str, work: Path) -> Result:
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     proc = nbgrader(copy, "generate_assignment", assignment, "--force", f"--CourseDirectory.root={copy}", in_process=True)
     if proc.returncode != 0:
-        result.failed.append(f"Kunne ikke generere studentversjonen: {proc.stderr.strip().splitlines()[-1:]}")
+        result.failed.append(f"Kunne ikke generere studentversjonen: {last_error(proc)}")
     elif not released.is_dir():
         result.failed.append("exercises/ mangler denne oppgaven: kjør `make exercises` og legg den til i git.")
     else:

@@ -11,7 +11,7 @@ from .common import CourseError, last_error, nbgrader
 
 def collect_exchange(root: Path, assignment: str) -> None:
     """``nbgrader collect``: fetch the latest submission of every student from the exchange."""
-    proc = nbgrader(root, "collect", assignment, "--update")
+    proc = nbgrader(root, "collect", assignment, "--update", in_process=True)
     if proc.returncode != 0:
         raise CourseError(f"Innsamlingen fra utvekslingsmappen feilet: {last_error(proc)}")
 
@@ -34,7 +34,7 @@ def collect_zip(root: Path, assignment: str, archive: Path) -> None:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     shutil.copy(archive, target / archive.name)
-    proc = nbgrader(root, "zip_collect", assignment, "--force")
+    proc = nbgrader(root, "zip_collect", assignment, "--force", in_process=True)
     if proc.returncode != 0:
         raise CourseError(f"Importen av zip-filen feilet: {last_error(proc)}")
     skipped = [line for line in (proc.stdout + proc.stderr).splitlines() if "did not match" in line]

@@ -59,8 +59,9 @@ def nbgrader_env() -> dict[str, str]:
 def nbgrader(root: Path, *args: str, timeout: float | None = 900, in_process: bool = False) -> subprocess.CompletedProcess:
     """Run an nbgrader command in the course root; never raises on a non-zero exit (the caller decides).
 
-    ``in_process`` runs it in this process (no timeout): for commands that run
-    no student code, such as generating and validating the course's own notebooks.
+    ``in_process`` runs it in this process (no timeout; all output in ``stdout``):
+    for commands that run no student code, such as generating and validating
+    the course's own notebooks, collecting, and writing feedback.
     """
     if in_process:
         return nbgrader_in_process(list(args), root, nbgrader_env())
@@ -123,8 +124,7 @@ def nbgrader_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> subp
         os.environ.clear()
         os.environ.update(old_env)
     returncode = code if isinstance(code, int) else (0 if code is None else 1)
-    # All output in both streams, as callers read either.
-    return subprocess.CompletedProcess(["nbgrader", *args], returncode, out.getvalue(), out.getvalue())
+    return subprocess.CompletedProcess(["nbgrader", *args], returncode, out.getvalue(), "")
 
 
 def last_error(proc: subprocess.CompletedProcess) -> str:

@@ -43,7 +43,7 @@ def ensure_in_gradebook(root: Path, assignment: str) -> None:
                 return
     except MissingEntry:
         pass
-    proc = nbgrader(root, "generate_assignment", assignment, "--force")
+    proc = nbgrader(root, "generate_assignment", assignment, "--force", in_process=True)
     if proc.returncode != 0:
         raise CourseError(f"Kunne ikke legge oppgaven inn i karakterboken (nbgrader generate_assignment): {last_error(proc)}")
 
@@ -119,7 +119,7 @@ def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: 
 
     graded = [o.student for o in report.outcomes if o.status != "failed"]
     if graded:
-        proc = nbgrader(root, "generate_feedback", assignment, "--force")
+        proc = nbgrader(root, "generate_feedback", assignment, "--force", in_process=True)
         if proc.returncode != 0:
             report.feedback_error = last_error(proc)
     for student in graded:

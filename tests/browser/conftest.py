@@ -27,7 +27,6 @@ import pytest
 
 from conftest import ROOT, Course
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "build" / "skjermbilder"
 SERVER_START_TIMEOUT = 120  # seconds; a cold start on a busy CI machine takes ~10
@@ -122,22 +121,6 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium is missing ({CHROMIUM}); run `make system-deps` (Debian: apt-get install chromium).")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")
