@@ -131,16 +131,17 @@ def cluster():
 
 
 def _submissions(tmp: Path, course: Course) -> Path:
-    """A zip file as downloaded from Canvas: one answered like the solution, one blank."""
+    """A zip file as downloaded from Canvas: one answered like the solution; one blank, late and renamed
+    by the student («-1»); and a file whose name has no Canvas id, which is skipped with a warning."""
     blank = ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    answered = tmp / "riktig.ipynb"
+    shutil.copy(blank, answered)
+    _answer_like_the_solution(answered, source_nb(course), REFLECTION)
     archive = tmp / "nedlasting.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for user_id, kind in SUBMISSIONS.items():
-            path = tmp / f"{kind}.ipynb"
-            shutil.copy(blank, path)
-            if kind == "riktig":
-                _answer_like_the_solution(path, source_nb(course), REFLECTION)
-            zf.write(path, f"student{kind}_{user_id}_7890123_{ASSIGNMENT}.ipynb")
+        zf.write(answered, f"studentriktig_111111_7890123_{ASSIGNMENT}.ipynb")
+        zf.write(blank, f"studentblank_late_222222_8901234_{ASSIGNMENT}-1.ipynb")
+        zf.write(answered, "min_innlevering_uten_id.ipynb")
     return archive
 
 
@@ -162,6 +163,9 @@ def graded_with(backend: str, cluster_info: dict | None, tmp_path_factory) -> di
     url = cluster_info["url"] if backend == "postgresql" else f"sqlite:///{course.root / 'gradebook.db'}"
     scores = {}
     with Gradebook(url) as gb:
+        students = sorted(s.id for s in gb.students)
+        late = {user_id: gb.find_submission(ASSIGNMENT, user_id).total_seconds_late
+                for user_id in SUBMISSIONS if user_id in students}
         for user_id in SUBMISSIONS:
             try:
                 sub = gb.find_submission(ASSIGNMENT, user_id)
@@ -170,7 +174,7 @@ def graded_with(backend: str, cluster_info: dict | None, tmp_path_factory) -> di
                 continue
             scores[user_id] = {"total": sub.score, **{g.name: g.score for g in sub.notebooks[0].grades}}
     _RUNS[backend] = {
-        "course": course, "grade": grade, "report": report, "scores": scores,
+        "course": course, "grade": grade, "report": report, "scores": scores, "students": students, "late": late,
         "cells_csv": (course.root / "rapport" / f"{ASSIGNMENT}_celler.csv").read_text(encoding="utf-8"),
         "grades_csv": (course.root / "karakterer.csv").read_text(encoding="utf-8"),
     }
@@ -178,21 +182,26 @@ def graded_with(backend: str, cluster_info: dict | None, tmp_path_factory) -> di
 
 
 @pytest.fixture(scope="module")
-def runs(cluster, tmp_path_factory):
-    yield lambda backend: graded_with(backend, cluster, tmp_path_factory)
+def runs(tmp_path_factory):
+    """The graded runs, once per backend; the PostgreSQL one needs the module's cluster (root only)."""
+    yield lambda backend, cluster=None: graded_with(backend, cluster, tmp_path_factory)
     _RUNS.clear()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_grade_and_report_with_each_backend(runs, backend):
+def test_grade_and_report_with_each_backend(runs, backend, request):
     """Do `course grade` and `course report` grade and report every submission, in the configured database?"""
-    run = runs(backend)
+    run = runs(backend, request.getfixturevalue("cluster") if backend == "postgresql" else None)
     out = run["grade"].stdout
     assert run["grade"].returncode == 0, out + run["grade"].stderr
     assert "2 innleveringer, 2 rettet, 0 ikke rettet" in out, out
     assert re.search(r"111111\s+8 av 12 poeng", out), out
     assert re.search(r"222222\s+0 av 12 poeng", out), out
+    # Canvas's names: «late» and a renamed file («-1») still match; a name without an id is skipped, with a warning.
+    assert "«min_innlevering_uten_id.ipynb»" in out, out
+    assert run["students"] == ["111111", "222222"]
+    assert run["late"]["222222"] == 0, "no due date was set, so nothing is late"
     right, blank = run["scores"]["111111"], run["scores"]["222222"]
     assert right and blank, f"not in the gradebook ({backend}): {run['scores']}"
     assert right["total"] == 8 and blank["total"] == 0
@@ -206,9 +215,9 @@ def test_grade_and_report_with_each_backend(runs, backend):
 
 
 @pytest.mark.slow
-def test_both_backends_give_the_same_scores_and_report(runs):
+def test_both_backends_give_the_same_scores_and_report(runs, cluster):
     """Do SQLite and PostgreSQL give the same score for every cell, the same report table and grade export?"""
-    sqlite, postgresql = runs("sqlite"), runs("postgresql")
+    sqlite, postgresql = runs("sqlite"), runs("postgresql", cluster)
     assert postgresql["scores"] == sqlite["scores"]
     assert postgresql["cells_csv"] == sqlite["cells_csv"]
     assert postgresql["grades_csv"] == sqlite["grades_csv"]

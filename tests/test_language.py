@@ -21,6 +21,7 @@ import io
 import re
 import shutil
 import subprocess
+import tempfile
 import tokenize
 from functools import cache
 from pathlib import Path
@@ -158,24 +159,45 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def misspelled(text: str) -> list[str]:
-    """The words of ``text`` that hunspell and the project word lists do not know."""
-    words = sorted(set(_words(text)))
-    if not words:
-        return []
+def _hunspell(words: list[str]) -> set[str]:
+    """The ``words`` that hunspell (nb_NO and en_US) with the project's word lists does not know."""
     if shutil.which("hunspell") is None:
         pytest.fail("hunspell mangler: kjør `make test`, som installerer den (eller `apt-get install hunspell hunspell-no hunspell-en-us`).")
-    dictionary = ROOT / ".venv" / "ordliste.dic"
-    dictionary.parent.mkdir(exist_ok=True)
-    dictionary.write_text(_personal_dictionary(), encoding="utf-8")
-    result = subprocess.run(
-        ["hunspell", "-d", DICTIONARIES, "-p", str(dictionary), "-i", "utf-8", "-l"],
-        input="\n".join(words),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return sorted(set(result.stdout.split()))
+    with tempfile.TemporaryDirectory() as folder:  # one per call: test processes run side by side
+        dictionary = Path(folder) / "ordliste.dic"
+        dictionary.write_text(_personal_dictionary(), encoding="utf-8")
+        result = subprocess.run(
+            ["hunspell", "-d", DICTIONARIES, "-p", str(dictionary), "-i", "utf-8", "-l"],
+            input="\n".join(words),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return set(result.stdout.split())
+
+
+@cache
+def _unknown_in_texts() -> tuple[frozenset[str], frozenset[str]]:
+    """(every word of the checked texts, the ones hunspell does not know), from one hunspell run.
+
+    Loading the nb_NO dictionary takes most of a hunspell run, so the words of
+    all texts are checked at once and each test looks up its own.
+    """
+    words = sorted({word for text in TEXTS.values() for word in _words(text)})
+    return frozenset(words), frozenset(_hunspell(words))
+
+
+def misspelled(text: str) -> list[str]:
+    """The words of ``text`` that hunspell and the project word lists do not know."""
+    words = set(_words(text))
+    if not words:
+        return []
+    checked, unknown = _unknown_in_texts()
+    wrong = words & unknown
+    rest = sorted(words - checked)
+    if rest:
+        wrong |= _hunspell(rest)
+    return sorted(wrong)
 
 
 def forbidden_in(text: str) -> list[str]:
