@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from answers import answer_like_the_solution, points
 from hub import PASSWORD, Hub
 from postgres import PG_BIN, postgres_cluster
-from unix import ROOT, Accounts, run_as, skip_unless_class_server
+from unix import ROOT, Accounts, admin, run_as, skip_unless_class_server
 
 pytestmark = pytest.mark.slow
 
@@ -67,10 +67,9 @@ class Klasse:
         self.hub.lessons = self.lessons
         self.cleanups.append(self.hub.remove_state)
         # The administrator's own set-up script, with this test's names.
-        setup = subprocess.run([str(ROOT / "deploy" / "setup-server.sh")], capture_output=True, text=True, env={
+        setup = admin([str(ROOT / "deploy" / "setup-server.sh")], env={
             **os.environ, **self.hub.env(), "SAMSKAPING_LEKSJONER": str(self.lessons),
             "PGHOST": str(self.postgres.socket), "PG_ADMIN": self.postgres.owner, "PG_BIN": str(PG_BIN)})
-        assert setup.returncode == 0, setup.stdout + setup.stderr
         self.db_url = next(line.split()[1] for line in setup.stdout.splitlines() if line.startswith("Karakterboken:"))
         assert self.db_url.startswith("postgresql+psycopg2://"), self.db_url
         self.cleanups.append(self.hub.stop)

@@ -71,6 +71,25 @@ def run_as(user: str, args: list[str], *, cwd: str | os.PathLike | None = None, 
     return proc
 
 
+def admin(args: list[str], *, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """An account command (useradd, usermod, userdel, groupadd, groupdel, or a script that runs them).
+
+    These commands lock /etc/passwd and /etc/group and give up at once when
+    another one holds the lock ("cannot lock /etc/passwd; try again later"),
+    which happens when test processes side by side create accounts. So the
+    command is run again until the lock was free, with a deadline.
+    """
+    deadline = time.monotonic() + 60
+    while True:
+        proc = subprocess.run(args, capture_output=True, text=True, env=env)
+        if "try again later" not in proc.stderr or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # poll: the other process releases the lock within milliseconds
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited with {proc.returncode}: {proc.stdout}{proc.stderr}")
+    return proc
+
+
 class Accounts:
     """Unix accounts and groups created for one test (or module), all removed by ``remove_all``.
 
@@ -96,8 +115,7 @@ class Accounts:
         if group not in self.groups:
             self.groups.append(group)
         self.users.append(user)
-        subprocess.run([str(ROOT / "deploy" / "add-accounts.sh"), role, user], env=self.script_env(),
-                       check=True, capture_output=True, text=True)
+        admin([str(ROOT / "deploy" / "add-accounts.sh"), role, user], env=self.script_env())
         return user
 
     def student(self, name: str) -> str:
@@ -110,8 +128,7 @@ class Accounts:
         """An account in no course group (for example the grader), with a private home."""
         user = f"{self.tag}{name}"
         self.users.append(user)
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", "--key", "HOME_MODE=0700", user],
-                       check=True, capture_output=True, text=True)
+        admin(["useradd", "--create-home", "--shell", "/bin/bash", "--key", "HOME_MODE=0700", user])
         return user
 
     def adopt(self, user: str) -> str:
@@ -121,10 +138,10 @@ class Accounts:
 
     def group(self, name: str, members: list[str] = ()) -> str:
         group = f"{self.tag}{name}"
-        subprocess.run(["groupadd", group], check=True, capture_output=True)
+        admin(["groupadd", group])
         self.groups.append(group)
         for member in members:
-            subprocess.run(["usermod", "--append", "--groups", group, member], check=True, capture_output=True)
+            admin(["usermod", "--append", "--groups", group, member])
         return group
 
     def remove_all(self) -> None:
@@ -134,9 +151,9 @@ class Accounts:
             except KeyError:
                 continue
             _kill_processes_of(uid)
-            subprocess.run(["userdel", "--remove", "--force", user], capture_output=True)
+            admin(["userdel", "--remove", "--force", user], check=False)
         for group in self.groups:
-            subprocess.run(["groupdel", group], capture_output=True)
+            admin(["groupdel", group], check=False)
         self.users.clear()
         self.groups.clear()
 
