@@ -18,12 +18,11 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import requests
 
-from unix import HUB_ENV, ROOT, Accounts
+from unix import HUB_ENV, ROOT, Accounts, wait_for
 
 PASSWORD = "samskaping-test-passord"  # only for the hub a test starts on 127.0.0.1 (shared-password auth)
 
@@ -32,18 +31,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(condition, what: str, timeout: float = 90, on_timeout=lambda: ""):
-    """Poll ``condition`` until it returns something true; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{on_timeout()}")
-        time.sleep(0.1)  # poll interval; the wait itself is on the condition
 
 
 class Hub:

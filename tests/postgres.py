@@ -20,14 +20,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from unix import Accounts
+from unix import Accounts, wait_for
 
 PG_BIN = Path(os.environ.get("SAMSKAPING_PG_BIN", "/usr/lib/postgresql/15/bin"))
 # Only the socket, and only peer authentication: the Unix account at the other end of
@@ -84,16 +83,13 @@ class PostgresCluster:
              "-c", "full_page_writes=off", "-c", "max_connections=40", "-c", "shared_buffers=16MB"],
             stdout=log, stderr=subprocess.STDOUT, **self._as_owner())
         log.close()
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"postgres stopped at start ({self.proc.returncode}):\n{self.log.read_text()}")
-            ready = subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", str(self.socket)])
-            if ready.returncode == 0:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"postgres did not accept connections within {timeout} s:\n{self.log.read_text()}")
-            time.sleep(0.05)  # poll for the condition, with a deadline
+            return subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", str(self.socket)]).returncode == 0
+
+        wait_for(ready, "postgres to accept connections on its socket", timeout, on_timeout=self.log.read_text)
 
     def stop(self) -> None:
         """Stop the server this object started: ``pg_ctl stop -m fast`` (by the pid in postmaster.pid), then its pid."""

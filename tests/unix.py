@@ -38,6 +38,18 @@ def unique(prefix: str) -> str:
     return f"{prefix}{secrets.token_hex(3)}"
 
 
+def wait_for(condition, what: str, timeout: float = 90, on_timeout=lambda: ""):
+    """Poll ``condition`` until it returns something true; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{on_timeout()}")
+        time.sleep(0.1)  # poll interval; the wait itself is on the condition
+
+
 def env_for(user: str, **extra: str) -> dict[str, str]:
     """A clean environment for a process run as ``user``: the class server's environment first on PATH."""
     home = pwd.getpwnam(user).pw_dir

@@ -85,11 +85,6 @@ SUSPICIOUS = re.compile(
 )
 
 
-def _load_config(course_root: Path):
-    """nbgrader's configuration for the course folder, loaded as nbgrader loads it (``CourseDirectory.db_url`` included)."""
-    return nbgrader_config(course_root)
-
-
 def _worker_gradebook(main, path: Path, assignment: str, students: list[str]) -> None:
     """Build the workers' SQLite gradebook at ``path`` from the main gradebook ``main`` (any backend).
 
@@ -312,7 +307,7 @@ def _execute(student: str) -> dict:
 
     w = _WORKER
     limits = w["limits"]
-    cfg = _load_config(w["course_root"])
+    cfg = nbgrader_config(w["course_root"])
     cfg.CourseDirectory.root = str(w["course_root"])
     cfg.CourseDirectory.submitted_directory = str(w["staging"] / "inn")
     cfg.CourseDirectory.autograded_directory = str(w["staging"] / "kjort")
@@ -367,7 +362,7 @@ def _record(course_root: Path, assignment: str, student: str, staging: Path, db_
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
-    cfg = _load_config(course_root)
+    cfg = nbgrader_config(course_root)
     cfg.CourseDirectory.root = str(course_root)
     cfg.CourseDirectory.db_url = db_url
     cfg.CourseDirectory.submitted_directory = str(staging / "kjort")
@@ -429,7 +424,7 @@ def autograde_submissions(
 
     course_root = Path(course_root).resolve()
     sandbox.bwrap_path()  # fail early, in Norwegian, without bubblewrap
-    cfg = _load_config(course_root)
+    cfg = nbgrader_config(course_root)
     limits = {
         "time_limit": float(time_limit or sandbox.TIME_LIMIT),
         "cell_timeout": int(cell_timeout or cfg.get("Execute", {}).get("timeout", CELL_TIMEOUT)),

@@ -196,9 +196,7 @@ def shown_url(url: str) -> str:
 def gradebook_error(url: str, error: BaseException) -> CourseError:
     """A Norwegian message for a gradebook database that cannot be used: what to check, no traceback."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import OperationalError
-
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
     try:
         backend = make_url(url).get_backend_name()
