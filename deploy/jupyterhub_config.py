@@ -20,6 +20,10 @@ so this file is the same on every server and holds no password.
                                 tests and demonstrations only)
   SAMSKAPING_GITCONFIG          git settings for every server: trusts the lesson repository
                                 (/etc/samskaping-kurs/gitconfig, written by scripts/lag_studentrepo.py)
+  SAMSKAPING_STOPP_UBRUKT       stop a server nobody has used for this many seconds (3600; 0: never)
+  SAMSKAPING_SJEKK_UBRUKT       how often to look for such servers, in seconds (300)
+  SAMSKAPING_AKTIVITET          how often the hub learns of activity, from the proxy and from each
+                                server, in seconds (300, JupyterHub's default)
 
 Who can do what:
 - Students and instructors log in and get their own JupyterLab, started as
@@ -113,6 +117,17 @@ c.Spawner.environment = SERVER_ENV
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 
+# --- Idle servers are stopped (jupyterhub-idle-culler, a hub service), to free
+# memory for the ones in use. "Idle" means no request to the server's API and
+# no kernel or terminal output, so an open JupyterLab tab that polls the server
+# counts as use. An hour outlasts a lecture break or a long read; nothing is
+# lost (JupyterLab saves notebooks every two minutes; the kernel's variables go,
+# and a lesson is run again from the top). docs/drift.md gives the figures.
+IDLE_LIMIT = int(setting("SAMSKAPING_STOPP_UBRUKT", "3600"))
+ACTIVITY_INTERVAL = int(setting("SAMSKAPING_AKTIVITET", "300"))
+c.JupyterHub.last_activity_interval = ACTIVITY_INTERVAL  # how often the hub reads the proxy's activity
+SERVER_ENV["JUPYTERHUB_ACTIVITY_INTERVAL"] = str(ACTIVITY_INTERVAL)  # how often each server reports it
+
 # --- Formgrader for the instructors: a service run by the hub as the grading account.
 FORMGRADER_PORT = int(setting("SAMSKAPING_FORMGRADER_PORT", str(PORT + 2)))
 c.JupyterHub.services = [
@@ -136,6 +151,16 @@ c.JupyterHub.services = [
         },
     }
 ]
+if IDLE_LIMIT > 0:
+    c.JupyterHub.services.append({
+        "name": "stopp-ubrukte-servere",
+        "command": [str(ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler", f"--timeout={IDLE_LIMIT}",
+                    f"--cull-every={setting('SAMSKAPING_SJEKK_UBRUKT', '300')}"],
+        # An unprivileged account: the culler needs nothing but its token for the hub's API.
+        "user": "nobody",
+        "cwd": "/",
+        "environment": {"PATH": SERVER_ENV["PATH"]},
+    })
 c.JupyterHub.load_groups = {INSTRUCTORS: {"users": sorted(members(INSTRUCTORS))}}
 c.JupyterHub.load_roles = [
     {
@@ -143,5 +168,11 @@ c.JupyterHub.load_roles = [
         "description": "Instructors open Formgrader (the grading account's server)",
         "scopes": ["access:services!service=formgrader", "read:services!service=formgrader"],
         "groups": [INSTRUCTORS],
+    },
+    {
+        # What jupyterhub-idle-culler's documentation asks for: list servers and their activity, stop them.
+        "name": "stopp-ubrukte-servere",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["stopp-ubrukte-servere"] if IDLE_LIMIT > 0 else [],
     },
 ]

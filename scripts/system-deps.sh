@@ -9,6 +9,7 @@
 #   python3-venv             the class server's environment (from Debian's Python)
 #   postgresql               the class server's gradebook (tests start their own cluster)
 #   git                      nbgitpuller, which brings the lessons to students
+#   nginx, openssl           TLS in front of the hub (the example configuration is tested)
 # Students running `make lab` need none of them.
 set -euo pipefail
 
@@ -22,6 +23,8 @@ command -v npm >/dev/null || missing+=(npm)
 /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v git >/dev/null || missing+=(git)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null || missing+=(openssl)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -35,13 +35,15 @@ def free_port() -> int:
 
 class Hub:
     def __init__(self, accounts: Accounts, *, grader: str, course_dir: Path, exchange: Path,
-                 db_url: str | None = None, gitconfig: Path | None = None) -> None:
+                 db_url: str | None = None, gitconfig: Path | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         self.accounts = accounts
         self.grader = grader
         self.course_dir = course_dir
         self.exchange = exchange
         self.db_url = db_url
         self.gitconfig = gitconfig
+        self.settings = settings or {}  # more SAMSKAPING_* variables for deploy/jupyterhub_config.py
         self.lessons: Path | None = None  # the student repository, when the test publishes one
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -72,6 +74,7 @@ class Hub:
             env["NBGRADER_DB_URL"] = self.db_url
         if self.gitconfig:
             env["SAMSKAPING_GITCONFIG"] = str(self.gitconfig)
+        env.update(self.settings)
         return env
 
     def log(self) -> str:

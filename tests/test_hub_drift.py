@@ -1,0 +1,249 @@
+"""Running the class server for a term: idle servers are stopped, and the hub works behind TLS.
+
+One hub for the module, from deploy/jupyterhub_config.py with real Unix
+accounts, but with the idle limit and the activity intervals shortened from an
+hour and five minutes to seconds (the same settings an administrator would
+change, SAMSKAPING_STOPP_UBRUKT and friends). Nothing is graded here, so there
+is no PostgreSQL, exchange or lesson repository: test_hub.py covers those.
+
+In front of the hub runs nginx with the repository's example configuration
+(deploy/nginx/samskaping-kurs.conf), changed only where a deployment changes
+it: its ports, its certificate (one the test makes) and the hub's port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+import websocket
+
+from hub import PASSWORD, Hub, free_port
+from unix import ROOT, Accounts, run_as, skip_unless_class_server, wait_for
+
+pytestmark = pytest.mark.slow
+
+IDLE_LIMIT = 12  # seconds without use before the culler stops a server (an hour on the real server)
+CHECK_EVERY = 1  # how often the culler looks
+ACTIVITY = 2  # how often the hub hears of activity from the proxy and from each server
+NGINX = shutil.which("nginx", path="/usr/sbin:/usr/bin:/sbin:/bin")
+
+
+@pytest.fixture(scope="module")
+def hub():
+    skip_unless_class_server()
+    accounts = Accounts("d")
+    started: Hub | None = None
+    try:
+        # The students exist before the hub starts: with the shared test password it reads the list at start.
+        for name in ("ledig", "opptatt", "tls"):
+            accounts.student(name)
+        accounts.group("laer")  # the instructors' group must exist; nobody in it here
+        grader = accounts.plain("retter")
+        course = Path(pwd.getpwnam(grader).pw_dir) / "samskaping-kurs"
+        run_as(grader, ["mkdir", str(course)])  # Formgrader's folder: the hub starts it there
+        started = Hub(accounts, grader=grader, course_dir=course, exchange=Path(f"/srv/{accounts.tag}/exchange"),
+                      settings={"SAMSKAPING_STOPP_UBRUKT": str(IDLE_LIMIT),
+                                "SAMSKAPING_SJEKK_UBRUKT": str(CHECK_EVERY),
+                                "SAMSKAPING_AKTIVITET": str(ACTIVITY)})
+        started.start()
+        yield started
+    finally:
+        if started:
+            started.stop()
+            started.remove_state()
+        accounts.remove_all()
+
+
+def _running(person) -> bool:
+    info = person.api("GET", f"/hub/api/users/{person.name}").json()
+    return bool(info.get("servers", {}).get(""))
+
+
+def test_an_idle_server_is_stopped_after_its_limit_and_a_used_one_is_not(hub: Hub):
+    """Does the culler stop a server nobody uses once the idle limit has passed (not before), and leave one in use?"""
+    idle = hub.login(f"{hub.accounts.tag}ledig")
+    busy = hub.login(f"{hub.accounts.tag}opptatt")
+    idle.start_server()
+    idle_ready = time.monotonic()
+    busy.start_server()
+    busy_ready = time.monotonic()
+    # The idle student left a file: stopping a server must not touch the student's files.
+    assert idle.server("PUT", "api/contents/notat.txt",
+                       json={"type": "file", "format": "text", "content": "halvferdig"}).status_code == 201
+
+    def idle_stopped():
+        # The busy student keeps working: a request to their own server's API, as JupyterLab makes.
+        assert busy.server("GET", "api/contents").status_code == 200
+        return not _running(idle)
+
+    wait_for(idle_stopped, "the culler to stop the idle server", timeout=IDLE_LIMIT + 60, on_timeout=hub.log)
+    idle_for = time.monotonic() - idle_ready
+    assert idle_for >= IDLE_LIMIT - 1, f"stopped after {idle_for:.1f} s, before the {IDLE_LIMIT} s limit"
+    # Keep the busy one working until it too has been up for longer than the limit, with two checks to spare.
+    while time.monotonic() - busy_ready < IDLE_LIMIT + 2 * CHECK_EVERY + ACTIVITY:
+        assert busy.server("GET", "api/contents").status_code == 200
+        assert _running(busy), f"the culler stopped a server in use\n{hub.log()}"
+        time.sleep(0.5)  # a student's pace of requests, not a wait for a condition
+    log = hub.log_path.read_text(errors="replace")
+    assert f"Culling server {idle.name} " in log and f"Culling server {busy.name} " not in log
+    home = Path(pwd.getpwnam(idle.name).pw_dir)
+    assert (home / "notat.txt").read_text() == "halvferdig"
+
+
+# --- TLS in front of the hub ---------------------------------------------------------------------
+
+
+class Nginx:
+    """nginx with the repository's site configuration in front of ``hub``, on ports of its own, stopped by pid."""
+
+    def __init__(self, hub: Hub, folder: Path) -> None:
+        self.folder = folder
+        self.https_port = free_port()
+        self.http_port = free_port()
+        # A certificate authority of the test's own, and the server's certificate signed by it.
+        self.cert = folder / "ca.crt"
+        key = folder / "kurs.key"
+        openssl = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=Test-CA",
+                "-keyout", "ca.key", "-out", "ca.crt")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "kurs.key",
+                "-out", "kurs.csr")
+        (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", "kurs.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", "1", "-extfile", "san.ext", "-out", "kurs.crt")
+        site = (ROOT / "deploy" / "nginx" / "samskaping-kurs.conf").read_text()
+        for old, new in [
+            ("listen 80;", f"listen 127.0.0.1:{self.http_port};"),
+            ("listen [::]:80;", ""),
+            ("listen 443 ssl http2;", f"listen 127.0.0.1:{self.https_port} ssl http2;"),
+            ("listen [::]:443 ssl http2;", ""),
+            ("/etc/letsencrypt/live/kurs.example.no/fullchain.pem", str(folder / "kurs.crt")),
+            ("/etc/letsencrypt/live/kurs.example.no/privkey.pem", str(key)),
+            ("proxy_pass http://127.0.0.1:8000;", f"proxy_pass http://127.0.0.1:{hub.port};"),
+        ]:
+            assert site.count(old) == 1, f"the example configuration no longer has «{old}» once"
+            site = site.replace(old, new)
+        (folder / "site.conf").write_text(site)
+        temp = " ".join(f"{kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (folder / "nginx.conf").write_text(
+            f"daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'};\n"
+            f"events {{}}\nhttp {{\n access_log off;\n {temp}\n include {folder / 'site.conf'};\n}}\n")
+        command = [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf")]
+        check = subprocess.run([*command, "-t"], capture_output=True, text=True)
+        assert check.returncode == 0, f"nginx -t refused the configuration:\n{check.stderr}"
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        self.url = f"https://127.0.0.1:{self.https_port}"
+
+        def up():
+            assert self.proc.poll() is None, f"nginx exited: {self.log()}"
+            try:
+                return requests.get(f"{self.url}/hub/api/", verify=str(self.cert), timeout=5).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(up, "nginx to answer over HTTPS", on_timeout=self.log)
+
+    def log(self) -> str:
+        try:
+            return (self.folder / "error.log").read_text()[-3000:]
+        except FileNotFoundError:
+            return "(no nginx log)"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: the workers go with the master
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def nginx(hub: Hub):
+    if NGINX is None:
+        pytest.fail("nginx is missing: scripts/system-deps.sh installs Debian's package")
+    folder = Path(tempfile.mkdtemp(prefix=f"{hub.accounts.tag}-nginx-"))
+    proxy = None
+    try:
+        proxy = Nginx(hub, folder)
+        yield proxy
+    finally:
+        if proxy:
+            proxy.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _execute(url: str, token: str, cert: Path, code: str) -> str:
+    """Run ``code`` in a kernel over its websocket (the Jupyter messaging protocol) and return what it printed."""
+    conn = websocket.create_connection(url, header=[f"Authorization: token {token}"],
+                                       sslopt={"ca_certs": str(cert), "cert_reqs": ssl.CERT_REQUIRED}, timeout=60)
+    try:
+        msg_id = uuid.uuid4().hex
+        conn.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                       "session": uuid.uuid4().hex, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True},
+        }))
+        printed = ""
+        while True:
+            msg = json.loads(conn.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                printed += msg["content"]["text"]
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return printed
+    finally:
+        conn.close()
+
+
+def test_the_hub_behind_tls(hub: Hub, nginx: Nginx):
+    """Through the example nginx configuration: HTTP goes to HTTPS, log-in gives Secure cookies, a kernel answers over wss."""
+    student = f"{hub.accounts.tag}tls"
+    # Plain HTTP is sent to HTTPS, with the path kept.
+    plain = requests.get(f"http://127.0.0.1:{nginx.http_port}/hub/login?next=x", allow_redirects=False, timeout=30)
+    assert plain.status_code == 301 and plain.headers["Location"] == "https://127.0.0.1/hub/login?next=x"
+
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would replace the test's authority
+    session.verify = str(nginx.cert)
+    page = session.get(f"{nginx.url}/hub/login", timeout=30)
+    assert page.status_code == 200 and "max-age=63072000" in page.headers.get("Strict-Transport-Security", "")
+    xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text).group(1)
+    reply = session.post(f"{nginx.url}/hub/login", data={"username": student, "password": PASSWORD, "_xsrf": xsrf},
+                         allow_redirects=False, timeout=30)
+    assert reply.status_code == 302, reply.text[:500]
+    # The hub saw HTTPS (X-Forwarded-Proto), so its log-in cookie is sent over HTTPS only.
+    login_cookie = [c for c in reply.raw.headers.getlist("Set-Cookie") if c.startswith("jupyterhub-hub-login=")]
+    assert login_cookie and "secure" in login_cookie[0].lower(), reply.raw.headers.getlist("Set-Cookie")
+
+    token = session.post(f"{nginx.url}/hub/api/users/{student}/tokens", json={"note": "tls", "expires_in": 600},
+                         headers={"X-XSRFToken": session.cookies.get("_xsrf", "")}, timeout=30).json()["token"]
+    api = requests.Session()
+    api.trust_env = False
+    api.verify = str(nginx.cert)
+    api.headers["Authorization"] = f"token {token}"
+    assert api.post(f"{nginx.url}/hub/api/users/{student}/server", timeout=120).status_code in (201, 202)
+    wait_for(lambda: api.get(f"{nginx.url}/hub/api/users/{student}", timeout=30).json()
+             .get("servers", {}).get("", {}).get("ready"), "the student's server behind nginx", on_timeout=hub.log)
+    kernel = api.post(f"{nginx.url}/user/{student}/api/kernels", json={"name": "python3"}, timeout=120)
+    assert kernel.status_code == 201, kernel.text
+    channels = f"wss://127.0.0.1:{nginx.https_port}/user/{student}/api/kernels/{kernel.json()['id']}/channels"
+    assert _execute(channels, token, nginx.cert, "print(6 * 7)") == "42\n"
