@@ -10,6 +10,7 @@
 #   postgresql               the class server's gradebook (tests start their own cluster)
 #   git                      nbgitpuller, which brings the lessons to students
 #   nginx, openssl           TLS in front of the hub (the example configuration is tested)
+#   systemd                  systemd-analyze checks the class server's units
 # Students running `make lab` need none of them.
 set -euo pipefail
 
@@ -25,6 +26,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v git >/dev/null || missing+=(git)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -31,7 +31,7 @@ import requests
 import websocket
 
 from hub import PASSWORD, Hub, free_port
-from unix import ROOT, Accounts, run_as, skip_unless_class_server, wait_for
+from unix import HUB_ENV, ROOT, Accounts, run_as, skip_unless_class_server, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -247,3 +247,43 @@ def test_the_hub_behind_tls(hub: Hub, nginx: Nginx):
     assert kernel.status_code == 201, kernel.text
     channels = f"wss://127.0.0.1:{nginx.https_port}/user/{student}/api/kernels/{kernel.json()['id']}/channels"
     assert _execute(channels, token, nginx.cert, "print(6 * 7)") == "42\n"
+
+
+# --- systemd ----------------------------------------------------------------------------------------
+
+
+def _install_units(repo: Path, target: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(repo / "deploy" / "install-systemd.sh")], capture_output=True, text=True,
+                          env={**os.environ, "SYSTEMD_DIR": str(target), "HUB_ENV": str(HUB_ENV)})
+
+
+def test_systemd_units_install_and_verify(tmp_path):
+    """Do the units install with this checkout and environment filled in, pass systemd-analyze, and start what `make hub` starts?"""
+    skip_unless_class_server()
+    target = tmp_path / "system"
+    done = _install_units(ROOT, target)
+    assert done.returncode == 0, done.stdout + done.stderr
+    hub_unit = (target / "samskaping-hub.service").read_text()
+    assert "@" not in hub_unit.replace("user@", ""), "a placeholder was left in the unit"
+    # The same program and configuration as `make hub`, from the same environment.
+    assert f"ExecStart={HUB_ENV}/bin/jupyterhub -f {ROOT}/deploy/jupyterhub_config.py\n" in hub_unit
+    assert "EnvironmentFile=-/etc/samskaping-kurs/hub.env" in hub_unit
+    backup = (target / "samskaping-karakterbok-backup.service").read_text()
+    command = re.search(r"^ExecStart=(\S+)", backup, re.M).group(1)
+    assert Path(command).is_file() and os.access(command, os.X_OK), command
+    timer = (target / "samskaping-karakterbok-backup.timer").read_text()
+    assert "OnCalendar=*-*-* 02:30:00" in timer and "Persistent=true" in timer
+
+
+def test_a_misspelt_unit_key_stops_the_installation(tmp_path):
+    """Is a unit with a misspelt key refused (systemd itself would only warn and ignore it), in Norwegian?"""
+    skip_unless_class_server()
+    repo = tmp_path / "kurs"
+    shutil.copytree(ROOT / "deploy", repo / "deploy")
+    (repo / "node_modules").symlink_to(ROOT / "node_modules")
+    unit = repo / "deploy" / "systemd" / "samskaping-hub.service"
+    unit.write_text(unit.read_text().replace("RestartSec=5", "RestartSek=5"))
+    target = tmp_path / "system"
+    done = _install_units(repo, target)
+    assert done.returncode == 1
+    assert "RestartSek" in done.stderr and "har feil" in done.stderr, done.stderr
