@@ -11,8 +11,9 @@
 #
 #   HUB_ENV=/opt/samskaping-kurs/env deploy/build-env.sh
 #
-# Run as root. The packages are installed again only when the lock changes; the
-# course package is reinstalled every time (a few seconds).
+# Run as root. The packages are installed again only when the lock changes (into
+# a new folder, see below); the course package is reinstalled every time (a few
+# seconds).
 set -euo pipefail
 # This machine's pip configuration names package folders that may be missing;
 # pip warns about each of them on every install. Those lines only are dropped.
@@ -33,20 +34,41 @@ if ! "$HUB_PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
     exit 1
 fi
 
+# Each lock gets its own folder, $HUB_ENV-<first 12 digits of its checksum>,
+# and $HUB_ENV is a link to the current one. A new lock during the term is
+# built beside the old environment, and the link is switched in one step
+# (rename): servers already running keep the environment they started from
+# (a venv cannot be moved, its scripts name their own folder), new servers get
+# the new one. The previous environment is kept; older ones are removed.
 lock_sum=$(cat "$lock" "$repo/pyproject.toml" | sha256sum | cut -d' ' -f1)
-if [ ! -x "$HUB_ENV/bin/python" ] || [ "$(cat "$HUB_ENV/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
-    echo "Bygger kursserverens miljø i $HUB_ENV (fra $HUB_PYTHON og $lock) ..."
-    rm -rf "$HUB_ENV"
-    "$HUB_PYTHON" -m venv "$HUB_ENV"
-    "$HUB_ENV/bin/python" -m pip install --quiet --upgrade "pip>=24"
+target="$HUB_ENV-${lock_sum:0:12}"
+previous=$(readlink "$HUB_ENV" 2>/dev/null || true)
+if [ ! -x "$target/bin/python" ] || [ "$(cat "$target/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+    echo "Bygger kursserverens miljø i $target (fra $HUB_PYTHON og $lock) ..."
+    rm -rf "$target"
+    "$HUB_PYTHON" -m venv "$target"
+    "$target/bin/python" -m pip install --quiet --upgrade "pip>=24"
     # The course and what the server needs (the "hub" extra), at the lock's versions;
     # the developers' test tools (pytest, Playwright) are left out.
-    "$HUB_ENV/bin/python" -m pip install --quiet -c "$lock" "$repo[hub]"
-    echo "$lock_sum" > "$HUB_ENV/.lock-sha256"
+    "$target/bin/python" -m pip install --quiet -c "$lock" "$repo[hub]"
+    echo "$lock_sum" > "$target/.lock-sha256"
 else
     # The course package itself, as a copy (no build isolation: Debian's venv has setuptools).
-    "$HUB_ENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation --force-reinstall "$repo"
+    "$target/bin/python" -m pip install --quiet --no-deps --no-build-isolation --force-reinstall "$repo"
 fi
+if [ "$previous" != "$target" ]; then
+    if [ -d "$HUB_ENV" ] && [ ! -L "$HUB_ENV" ]; then
+        rm -rf "$HUB_ENV"  # an environment from before this layout (a folder, not a link)
+    fi
+    ln -sfn "$target" "$HUB_ENV.ny"
+    mv -T "$HUB_ENV.ny" "$HUB_ENV"
+    echo "Kursserverens miljø $HUB_ENV er nå $target."
+fi
+for old in "$HUB_ENV"-*; do
+    if [[ "$old" =~ -[0-9a-f]{12}$ ]] && [ "$old" != "$target" ] && [ "$old" != "$previous" ]; then
+        rm -rf "$old"
+    fi
+done
 
 # JupyterLab's settings for everyone on the server, and nbgrader's for the
 # students (the exchange and the secure exchange classes); the grader's
@@ -61,4 +83,4 @@ install -D -m 644 "$repo/deploy/formgrader/labconfig/page_config.json" \
     "$HUB_ENV/etc/samskaping/formgrader/labconfig/page_config.json"
 install -D -m 644 "$repo/deploy/formgrader/jupyter_server_config.py" \
     "$HUB_ENV/etc/samskaping/formgrader/jupyter_server_config.py"
-chmod -R a+rX "$HUB_ENV"
+chmod -R a+rX "$target"

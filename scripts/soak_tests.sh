@@ -37,7 +37,7 @@ run_in_fresh_clone() {
     (cd "$dir" && CI=true make test HUB_ENV="/opt/samskaping-kurs/soak-$name") > "$logs/$name.log" 2>&1 < /dev/null
     status=$?
     set -e
-    rm -rf "/opt/samskaping-kurs/soak-$name"
+    rm -rf "/opt/samskaping-kurs/soak-$name" "/opt/samskaping-kurs/soak-$name"-*
     echo "$status $(( $(date +%s) - start )) $(grep -E '(passed|failed)' "$logs/$name.log" | tail -n 1)"
     rm -rf "$dir"
 }
