@@ -1,7 +1,8 @@
 # Two commands set everything up on a machine with only Python 3.11+:
 #   make lab    build .venv if needed, then open the course in JupyterLab
 #   make test   build .venv if needed, then run every test
-# The class server (as root): make hub starts JupyterHub for a class (docs/kursserver.md).
+# The class server (as root): make hub starts JupyterHub for a class (docs/kursserver.md);
+# make hub-install sets it up to run for a term under systemd (docs/drift.md).
 # Other targets: make test-fast (no notebooks, no nbgrader), make exercises
 # (regenerate exercises/ from solutions/), make lock (refresh the lock file).
 
@@ -34,7 +35,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 # JupyterLab refuses to run as root unless told to; an ordinary user needs no flag.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast system-deps hub-env hub exercises lock clean-venv benchmark
+.PHONY: lab test test-fast system-deps hub-env hub hub-install exercises lock clean-venv benchmark
 
 # The environment is rebuilt when the project, the lock or the JupyterLab
 # settings change. The settings turn off JupyterLab's news and update check,
@@ -86,6 +87,13 @@ hub: hub-env node_modules/.package-lock.json
 	@test "$$(id -u)" -eq 0 || { echo "make hub kjøres av administrator (root): sudo make hub" >&2; exit 1; }
 	deploy/setup-server.sh
 	SAMSKAPING_HUB_PORT=$(HUB_PORT) $(HUB_ENV)/bin/jupyterhub -f deploy/jupyterhub_config.py
+
+# The class server for a term (docs/drift.md): the same set-up as `make hub`,
+# then the hub and a nightly gradebook backup as systemd units, started at boot.
+hub-install: hub-env node_modules/.package-lock.json
+	@test "$$(id -u)" -eq 0 || { echo "make hub-install kjøres av administrator (root): sudo make hub-install" >&2; exit 1; }
+	deploy/setup-server.sh
+	HUB_ENV="$(HUB_ENV)" deploy/install-systemd.sh
 
 exercises: $(STAMP)
 	for dir in solutions/oppgave_*/; do \
