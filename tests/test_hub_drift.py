@@ -35,9 +35,9 @@ from unix import HUB_ENV, ROOT, Accounts, run_as, skip_unless_class_server, wait
 
 pytestmark = pytest.mark.slow
 
-IDLE_LIMIT = 12  # seconds without use before the culler stops a server (an hour on the real server)
+IDLE_LIMIT = 10  # seconds without use before the culler stops a server (an hour on the real server)
 CHECK_EVERY = 1  # how often the culler looks
-ACTIVITY = 2  # how often the hub hears of activity from the proxy and from each server
+ACTIVITY = 1  # how often the hub hears of activity from the proxy and from each server
 NGINX = shutil.which("nginx", path="/usr/sbin:/usr/bin:/sbin:/bin")
 
 
