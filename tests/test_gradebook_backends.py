@@ -7,8 +7,10 @@ cluster of the test's own (tests/postgres.py: socket only, peer
 authentication, no password anywhere); both must give the same scores, tables
 and grade export. The role and database are made by deploy/setup-gradebook.sh,
 the administrator's script. Then: who can connect (the grader, from the class
-server's environment; no student; no code graded in the sandbox), and what an
-instructor reads when the database cannot be reached.
+server's environment; no student; no code graded in the sandbox), what an
+instructor reads when the database cannot be reached, and a nightly backup
+restored into a fresh database (deploy/backup-gradebook.sh,
+deploy/restore-gradebook.sh) giving the same grades.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import getpass
 import pwd
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.engine import make_url
 
 from conftest import BIN, ROOT, Course, assignments
 from course.instructor.cli import main as course_main
@@ -37,6 +41,8 @@ from unix import HUB_ENV, Accounts, run_as, skip_unless_class_server, unique
 
 ASSIGNMENT = assignments()[0]
 SETUP = ROOT / "deploy" / "setup-gradebook.sh"
+BACKUP = ROOT / "deploy" / "backup-gradebook.sh"
+RESTORE = ROOT / "deploy" / "restore-gradebook.sh"
 # Canvas-style names (see nbgrader_config.py): the user id becomes the student id.
 SUBMISSIONS = {"111111": "riktig", "222222": "blank"}
 
@@ -47,11 +53,16 @@ def run_course(course: Course, *args: str, env: dict[str, str]) -> subprocess.Co
                           timeout=900)
 
 
-def setup_gradebook(cluster, account: str, database: str) -> subprocess.CompletedProcess:
-    """deploy/setup-gradebook.sh against the test's cluster, as an administrator (root) runs it."""
+def admin_script(cluster, script: Path, *args: str) -> subprocess.CompletedProcess:
+    """One of deploy/'s gradebook scripts against the test's cluster, as an administrator (root) runs it."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PGHOST": str(cluster.socket),
            "PG_ADMIN": cluster.owner, "PG_BIN": str(PG_BIN)}
-    return subprocess.run([str(SETUP), account, database], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def setup_gradebook(cluster, account: str, database: str) -> subprocess.CompletedProcess:
+    """deploy/setup-gradebook.sh against the test's cluster."""
+    return admin_script(cluster, SETUP, account, database)
 
 
 def printed_url(proc: subprocess.CompletedProcess) -> str:
@@ -145,6 +156,20 @@ def _submissions(tmp: Path, course: Course) -> Path:
     return archive
 
 
+def gradebook_scores(url: str) -> dict[str, dict | None]:
+    """Each submission's total and per-cell scores in the gradebook at ``url`` (None: not graded)."""
+    scores = {}
+    with Gradebook(url) as gb:
+        for user_id in SUBMISSIONS:
+            try:
+                sub = gb.find_submission(ASSIGNMENT, user_id)
+            except MissingEntry:  # not graded: the test says so, with `course grade`'s output
+                scores[user_id] = None
+                continue
+            scores[user_id] = {"total": sub.score, **{g.name: g.score for g in sub.notebooks[0].grades}}
+    return scores
+
+
 _RUNS: dict[str, dict] = {}
 
 
@@ -161,18 +186,11 @@ def graded_with(backend: str, cluster_info: dict | None, tmp_path_factory) -> di
     grade = run_course(course, "grade", ASSIGNMENT, "--zip", str(archive), "--uten-fremdrift", env=env)
     report = run_course(course, "report", env=env)
     url = cluster_info["url"] if backend == "postgresql" else f"sqlite:///{course.root / 'gradebook.db'}"
-    scores = {}
+    scores = gradebook_scores(url)
     with Gradebook(url) as gb:
         students = sorted(s.id for s in gb.students)
         late = {user_id: gb.find_submission(ASSIGNMENT, user_id).total_seconds_late
                 for user_id in SUBMISSIONS if user_id in students}
-        for user_id in SUBMISSIONS:
-            try:
-                sub = gb.find_submission(ASSIGNMENT, user_id)
-            except MissingEntry:  # not graded: the test says so, with `course grade`'s output
-                scores[user_id] = None
-                continue
-            scores[user_id] = {"total": sub.score, **{g.name: g.score for g in sub.notebooks[0].grades}}
     _RUNS[backend] = {
         "course": course, "grade": grade, "report": report, "scores": scores, "students": students, "late": late,
         "cells_csv": (course.root / "rapport" / f"{ASSIGNMENT}_celler.csv").read_text(encoding="utf-8"),
@@ -226,6 +244,65 @@ def test_both_backends_give_the_same_scores_and_report(runs, cluster):
 
 
 # ---------------------------------------------------------------------------
+# Backup and restore
+
+
+@pytest.mark.slow
+def test_a_restored_backup_gives_the_same_grades(runs, cluster, tmp_path):
+    """Does a dump from deploy/backup-gradebook.sh, restored into a fresh database, give the same grades?
+
+    The PostgreSQL gradebook graded above is backed up three times keeping two,
+    the newest is restored under a new name with deploy/restore-gradebook.sh,
+    and `course report` against it must give the same scores, tables and grade
+    export. Then: a restore never overwrites a database with data in it, and an
+    empty gradebook gives a loud failure, not an empty backup.
+    """
+    pg, grader = cluster["pg"], getpass.getuser()
+    graded = runs("postgresql", cluster)
+    database = make_url(cluster["url"]).database
+    folder = tmp_path / "sikkerhetskopier"
+    for _ in range(3):
+        proc = admin_script(pg, BACKUP, "--mappe", str(folder), "--behold", "2", grader, database)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    newest = Path(re.search(r"«[a-z0-9_]+»: (/\S+\.dump) ", proc.stdout).group(1))
+    dumps = sorted(folder.iterdir())
+    assert len(dumps) == 2 and dumps[-1] == newest, (dumps, proc.stdout)
+    assert re.fullmatch(rf"{database}-\d{{4}}-\d\d-\d\d_\d{{6}}\.\d{{3}}\.dump", newest.name), newest.name
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and folder.stat().st_uid == 0
+    assert all(stat.S_IMODE(d.stat().st_mode) == 0o600 and d.stat().st_uid == 0 for d in dumps)
+
+    fresh = unique("gjenopprettet_")
+    proc = admin_script(pg, RESTORE, str(newest), fresh, grader)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    url = printed_url(proc)
+    assert url == pg.url(fresh) and url != cluster["url"]
+    assert pg.psql(f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{fresh}'").stdout.strip() == grader
+
+    course = graded["course"]
+    env = {**{k: v for k, v in course.env.items() if k != "NBGRADER_DB_URL"}, "NBGRADER_DB_URL": url}
+    report = run_course(course, "report", "--mappe", str(tmp_path / "rapport"), "--csv",
+                        str(tmp_path / "karakterer.csv"), env=env)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert (tmp_path / "karakterer.csv").read_text(encoding="utf-8") == graded["grades_csv"]
+    assert (tmp_path / "rapport" / f"{ASSIGNMENT}_celler.csv").read_text(encoding="utf-8") == graded["cells_csv"]
+    assert ((tmp_path / "rapport" / "rapport.md").read_text(encoding="utf-8")
+            == (course.root / "rapport" / "rapport.md").read_text(encoding="utf-8"))
+    assert gradebook_scores(url) == graded["scores"] and graded["scores"]["111111"]["total"] == 8
+
+    # The restored database now has data: a second restore into it is refused, saying what to do.
+    again = admin_script(pg, RESTORE, str(newest), fresh, grader)
+    assert again.returncode == 1 and "finnes allerede og har innhold" in again.stderr, again.stdout + again.stderr
+    assert f"{fresh}_gjenopprettet" in again.stderr
+    # A gradebook without tables (the wrong database, say) fails loudly; the good copies stay.
+    empty = unique("tom_")
+    assert setup_gradebook(pg, grader, empty).returncode == 0
+    proc = admin_script(pg, BACKUP, "--mappe", str(folder), "--behold", "1", grader, empty)
+    assert proc.returncode == 1 and "SIKKERHETSKOPIEN FEILET" in proc.stderr and "ingen tabeller" in proc.stderr, \
+        proc.stdout + proc.stderr
+    assert sorted(folder.iterdir()) == dumps
+
+
+# ---------------------------------------------------------------------------
 # Who can connect
 
 
@@ -275,8 +352,6 @@ def test_graded_code_cannot_reach_the_gradebook(cluster, tmp_path):
     Peer authentication lets in whatever runs as the grader's account, student
     code being graded included; the sandbox must not show it PostgreSQL's socket.
     """
-    from sqlalchemy.engine import make_url
-
     url = make_url(cluster["url"])
     probe = ("import psycopg2\n"
              f"try:\n    psycopg2.connect(host={url.query['host']!r}, dbname={url.database!r}).close()\n"
