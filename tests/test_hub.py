@@ -13,11 +13,13 @@ that the test starts itself.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import pwd
 import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -44,6 +46,7 @@ class Klasse:
         self.accounts = Accounts("h")
         self.hub: Hub | None = None
         self.cleanups: list = []
+        self.term_driven = False  # test_a_term_on_the_class_server has run to its end
 
     def set_up(self) -> "Klasse":
         a = self.accounts
@@ -215,6 +218,7 @@ def test_a_term_on_the_class_server(klasse: Klasse):
         text = page.json()["content"]
         # Each student's own feedback: Kari's holds her reflection, Ola's does not.
         assert (REFLECTION in text) == (student == klasse.kari), f"{student} got someone else's feedback"
+    klasse.term_driven = True
 
 
 def _pull_lessons(person) -> list[dict]:
@@ -391,3 +395,98 @@ def test_a_student_opens_a_lesson_and_the_assignment_list_in_the_browser(klasse:
         expect(page.get_by_role("tab", name="Create Assignment")).to_have_count(0)
     finally:
         page.context.close()
+
+
+# --- After the term: the last test of the module (it deletes the students) ----------------
+
+
+def _what_is_there(klasse: Klasse, backups: Path) -> dict:
+    """Everything deploy/end-of-term.sh deletes, as facts a test can compare before and after."""
+    database = make_url(klasse.db_url).database
+    hub_state = klasse.hub.state / "state"
+    hub_files = b"".join(p.read_bytes() for p in hub_state.rglob("*") if p.is_file())
+    students = (klasse.kari, klasse.ola)
+    return {
+        "accounts": [s for s in students if subprocess.run(["getent", "passwd", s], capture_output=True).returncode == 0],
+        "homes": [s for s in students if Path(f"/home/{s}").exists()],
+        "exchange": (klasse.exchange / COURSE_ID).exists(),
+        "course folder": sorted(p.name for p in klasse.course.iterdir()
+                                if p.name in ("submitted", "autograded", "feedback", "innleveringskontroll")),
+        "databases": klasse.postgres.psql(f"SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database "
+                                          f"WHERE datname LIKE '{database}%'").stdout.strip(),
+        "backups": sorted(p.name for p in backups.glob(f"{database}-*.dump")),
+        "hub state": [s for s in students if s.encode() in hub_files],
+    }
+
+
+def test_after_the_term_the_students_data_is_deleted(klasse: Klasse):
+    """deploy/end-of-term.sh: a dry run changes nothing; with --slett (hub stopped) the grades are archived, then every
+    student account, home, submission, feedback, gradebook, backup and hub record is gone; the course itself stays."""
+    if not klasse.term_driven:  # run alone (-k): drive the term the earlier test drives
+        test_a_term_on_the_class_server(klasse)
+    srv = klasse.exchange.parent  # the test's /srv folder, removed by the module's teardown
+    backups, archive = srv / "sikkerhetskopier", srv / "arkiv"
+    env = {**klasse.hub.env(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PGHOST": str(klasse.postgres.socket),
+           "PG_ADMIN": klasse.postgres.owner, "PG_BIN": str(PG_BIN), "SAMSKAPING_SIKKERHETSKOPI": str(backups)}
+    env.pop("NBGRADER_DB_URL", None)  # the grading account's own configuration names the gradebook
+
+    def end_of_term(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(ROOT / "deploy" / "end-of-term.sh"), str(archive), *args], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    # A nightly backup, as the grading account's own role (the systemd timer runs this), and a copy restored
+    # from it under another name (as after an accident): both are student data too.
+    database = make_url(klasse.db_url).database
+    backup = subprocess.run([str(ROOT / "deploy" / "backup-gradebook.sh"), klasse.grader, database], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert backup.returncode == 0, backup.stdout + backup.stderr
+    [dump] = backups.iterdir()
+    copy = f"{database}_gjenopprettet"
+    restore = subprocess.run([str(ROOT / "deploy" / "restore-gradebook.sh"), str(dump), copy, klasse.grader], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert restore.returncode == 0, restore.stdout + restore.stderr
+    before = _what_is_there(klasse, backups)
+    assert before["accounts"] == before["homes"] == [klasse.kari, klasse.ola] and before["hub state"] == before["accounts"]
+    assert {"submitted", "autograded", "feedback"} <= set(before["course folder"]), before
+    assert before["exchange"] and before["databases"] == f"{database} {copy}" and len(before["backups"]) == 1, before
+
+    # The dry run names what would go, and changes nothing (the hub is still running).
+    dry = end_of_term()
+    out = dry.stdout + dry.stderr
+    assert dry.returncode == 0, out
+    assert "PRØVEKJØRING" in out and "Huben kjører" in out, out
+    for name in (klasse.kari, klasse.ola, str(klasse.exchange / COURSE_ID), "submitted", "autograded", "feedback",
+                 database, copy):
+        assert name in out, f"the dry run does not name {name}:\n{out}"
+    assert klasse.per not in out.split("Dette blir stående")[0], "an instructor is listed for deletion"
+    assert _what_is_there(klasse, backups) == before and not archive.exists()
+    # Deleting while the hub runs is refused, before anything is exported or deleted.
+    refused = end_of_term("--slett")
+    assert refused.returncode == 1 and "Stopp huben først" in refused.stderr, refused.stdout + refused.stderr
+    assert _what_is_there(klasse, backups) == before and not archive.exists()
+
+    klasse.hub.stop()
+    done = end_of_term("--slett")
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = _what_is_there(klasse, backups)
+    assert after == {"accounts": [], "homes": [], "exchange": False, "course folder": [], "databases": "",
+                     "backups": [], "hub state": []}, after
+
+    # The grades were archived first, readable by root only, with Kari's full score.
+    [saved] = archive.iterdir()
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o700 and saved.stat().st_uid == 0
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in saved.rglob("*") if p.is_file())
+    source = klasse.course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    full = points(source, kind="auto") + points(source, kind="manual")
+    grades = {row["student_id"]: row for row in csv.DictReader((saved / "karakterer.csv").open(encoding="utf-8"))}
+    assert float(grades[klasse.kari][ASSIGNMENT]) == full and float(grades[klasse.ola][ASSIGNMENT]) == 0, grades
+    exported = {row["student_id"]: row for row in csv.DictReader((saved / "nbgrader-eksport.csv").open(encoding="utf-8"))}
+    assert float(exported[klasse.kari]["score"]) == full, exported
+
+    # What stays: the instructor, the grading account and its role, the course's own files.
+    for account in (klasse.per, klasse.grader):
+        assert subprocess.run(["getent", "passwd", account], capture_output=True).returncode == 0, account
+    assert klasse.postgres.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{klasse.grader}'").stdout.strip() == "1"
+    for kept in ("nbgrader_config.py", f"solutions/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
+                 f"exercises/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", "lessons"):
+        assert (klasse.course / kept).exists(), kept
