@@ -4,14 +4,17 @@
 #   sudo deploy/backup-gradebook.sh [--mappe MAPPE] [--behold N] [KONTO [DATABASE]]
 #
 # KONTO is the grading account (default: SAMSKAPING_RETTER, else
-# samskaping-retter) and DATABASE its gradebook (default gradebook_samskaping,
-# the name deploy/setup-server.sh gives it). The dump is written with
+# samskaping-retter) and DATABASE its gradebook (default: the database in
+# NBGRADER_DB_URL when that is set, as in /etc/samskaping-kurs/hub.env after a
+# restore under a new name; else gradebook_samskaping, the name
+# deploy/setup-server.sh gives it). The dump is written with
 # `pg_dump --format=custom` to MAPPE (default: SAMSKAPING_SIKKERHETSKOPI, else
 # /var/backups/samskaping-kurs; 0700, root's) as DATABASE-YYYY-MM-DD_HHMMSS.mmm.dump
 # (0600, root's). Only the newest N dumps of DATABASE are kept (default:
 # SAMSKAPING_BEHOLD, else 30: a month of nightly dumps); older ones are deleted,
 # but only after a new dump has been written and checked. Restore one with
-# deploy/restore-gradebook.sh. A systemd timer runs this every night.
+# deploy/restore-gradebook.sh. A systemd timer runs this every night
+# (deploy/systemd/samskaping-karakterbok-backup.*, with hub.env's variables).
 #
 # pg_dump runs as the grading account, over the socket with peer
 # authentication, the way the grading tools themselves connect: the role owns
@@ -22,14 +25,21 @@
 # Exit status: 0 the dump is written and checked; 1 it failed (nothing was
 # deleted, the message says why); 2 wrong arguments.
 #
-# Another cluster: PGHOST (the socket folder, default /run/postgresql) and
-# PG_BIN (the folder with pg_dump and pg_restore, default: PATH), as for
-# deploy/setup-gradebook.sh.
+# Another cluster: PGHOST (the socket folder; default: the host in
+# NBGRADER_DB_URL, else /run/postgresql) and PG_BIN (the folder with pg_dump
+# and pg_restore, default: PATH), as for deploy/setup-gradebook.sh.
 set -euo pipefail
 
 folder=${SAMSKAPING_SIKKERHETSKOPI:-/var/backups/samskaping-kurs}
 keep=${SAMSKAPING_BEHOLD:-30}
-socket=${PGHOST:-/run/postgresql}
+# The gradebook's address, as setup-gradebook.sh writes it: postgresql+psycopg2://@/DATABASE?host=SOCKET
+url_database=""
+url_socket=""
+if [[ "${NBGRADER_DB_URL:-}" =~ ^postgresql[^:]*://[^/]*/([a-z0-9_]+)(\?(.*&)?host=([^&]+))? ]]; then
+    url_database=${BASH_REMATCH[1]}
+    url_socket=${BASH_REMATCH[4]}
+fi
+socket=${PGHOST:-${url_socket:-/run/postgresql}}
 if [ -n "${PG_BIN:-}" ]; then
     PATH="$PG_BIN:$PATH"
 fi
@@ -50,7 +60,7 @@ if [ ${#args[@]} -gt 2 ]; then
     exit 2
 fi
 grader=${args[0]:-${SAMSKAPING_RETTER:-samskaping-retter}}
-database=${args[1]:-gradebook_samskaping}
+database=${args[1]:-${url_database:-gradebook_samskaping}}
 
 if ! [[ "$grader" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]]; then
     echo "Ugyldig kontonavn «$grader»: bruk små bokstaver, sifre, - og _ (høyst 32 tegn, ikke siffer først)." >&2

@@ -34,15 +34,34 @@
 # and deploy/jupyterhub_config.py: SAMSKAPING_STUDENTER, SAMSKAPING_LAERERE,
 # SAMSKAPING_RETTER, SAMSKAPING_KURSMAPPE, SAMSKAPING_KURS_ID, NBGRADER_EXCHANGE,
 # SAMSKAPING_HUB_ENV, SAMSKAPING_HUB_STATE; the backups' folder from
-# SAMSKAPING_SIKKERHETSKOPI (as deploy/backup-gradebook.sh). The gradebook is the
-# one the grading account's nbgrader configuration names (and NBGRADER_DB_URL,
-# when it is set here, as it may be for the hub). PGHOST (when the address has
-# no socket), PG_ADMIN and PG_BIN as for deploy/setup-gradebook.sh.
+# SAMSKAPING_SIKKERHETSKOPI (as deploy/backup-gradebook.sh). Those the
+# environment does not set are read from the hub's own settings,
+# /etc/samskaping-kurs/hub.env (SAMSKAPING_MILJOFIL), as systemd gives them to
+# the hub. The gradebook is the one the grading account's nbgrader
+# configuration names (NBGRADER_DB_URL, when set, comes first, as for the hub).
+# PGHOST (when the address has no socket), PG_ADMIN and PG_BIN as for
+# deploy/setup-gradebook.sh.
 #
 # Exit status: 0 done (or the dry run listed everything); 1 refused or failed
 # (the message says why and what to do); 2 wrong arguments.
 set -Eeuo pipefail
 trap 'echo "Skriptet stoppet uventet på linje $LINENO (se feilmeldingen over). Rett feilen, og kjør skriptet igjen." >&2' ERR
+
+# The hub's settings (systemd's EnvironmentFile: NAME=value lines), for the names this
+# script uses and the environment does not set. Read, never run.
+settings=${SAMSKAPING_MILJOFIL:-/etc/samskaping-kurs/hub.env}
+if [ -f "$settings" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+        if [[ "$line" =~ ^[[:space:]]*((SAMSKAPING|NBGRADER)_[A-Z_]+|PGHOST|PG_ADMIN|PG_BIN)=(.*)$ ]]; then
+            name=${BASH_REMATCH[1]}
+            value=${BASH_REMATCH[3]%"${BASH_REMATCH[3]##*[![:space:]]}"}  # without trailing blanks
+            if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then
+                value=${BASH_REMATCH[1]}
+            fi
+            [ -n "${!name+set}" ] || export "$name=$value"
+        fi
+    done <"$settings"
+fi
 
 STUDENTS=${SAMSKAPING_STUDENTER:-samskaping-studenter}
 INSTRUCTORS=${SAMSKAPING_LAERERE:-samskaping-laerere}
@@ -125,7 +144,7 @@ if [ -f "$hub_db" ]; then
 fi
 if [ "$delete" -eq 1 ] && [ -n "$hub_pids" ]; then
     stop "Huben kjører (prosess $hub_pids har $hub_db åpen). Stopp huben først
-(systemctl stop med navnet på hubens systemd-enhet), og kjør skriptet igjen. Ingenting er slettet."
+(systemctl stop samskaping-hub), og kjør skriptet igjen. Ingenting er slettet."
 fi
 
 # --- As the grading account, in the course folder, with the environment Formgrader has: where
@@ -335,14 +354,14 @@ for item in "${course_items[@]}"; do
     echo "    $item$suffix ($(size "$COURSE_DIR/$item"))"
 done
 [ ${#course_items[@]} -gt 0 ] || echo "    ingenting"
-echo "  Studentkontoene i gruppen «$STUDENTS» ($(count ${#students[@]} konto kontoer)), med hjemmemappe og prosesser:"
+echo "  Kontoene i studentgruppen «$STUDENTS» (${#students[@]}), med hjemmemappe og prosesser:"
 for user in "${students[@]}"; do
     home=$(getent passwd "$user" | cut -d: -f6)
     echo "    $user  $home ($(size "$home")), $(count "$(pgrep -c -U "$(id -u "$user")" || true)" prosess prosesser)"
 done
 echo "  Filer studentene eier i /tmp, /var/tmp, /dev/shm og øverst i $EXCHANGE: $strays"
 echo "  Studentene i hubens database ($hub_db): ${hub_names:-ingen}"
-echo "Dette blir stående: lærerkontoene, retterkontoen «$GRADER» og rollen dens i PostgreSQL, gruppene og"
+echo "Dette blir stående: kontoene til lærerne, retterkontoen «$GRADER» og rollen dens i PostgreSQL, gruppene og"
 echo "kursets egne filer (solutions/, exercises/, lessons/ og resten av depotet)."
 if [ ${#spared[@]} -gt 0 ]; then
     echo "Blir også stående, selv om de er i studentgruppen (lærer, retter eller systemkonto): ${spared[*]}"
@@ -393,7 +412,7 @@ for user in "${students[@]}"; do
         sleep 0.1  # poll: the other program releases the lock within moments
     done
 done
-echo "Slettet $(count ${#students[@]} studentkonto studentkontoer) med hjemmemapper, og $(count "$strays" fil filer) de eide andre steder."
+echo "Slettet $(count ${#students[@]} konto kontoer) i studentgruppen med hjemmemapper, og $(count "$strays" fil filer) de eide andre steder."
 
 # --- 3. The hub's records
 if [ -f "$hub_db" ]; then

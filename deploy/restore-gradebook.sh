@@ -86,12 +86,14 @@ if [ "$exists" != "0" ]; then
         exit 1
     }
     if [ "$tables" != "0" ]; then
-        echo "Databasen «$database» finnes allerede og har innhold ($tables tabeller og andre objekter)." >&2
+        echo "Databasen «$database» finnes allerede og har innhold ($tables tabeller, sekvenser og visninger)." >&2
         echo "Den blir ikke overskrevet. Gjør ett av dette:" >&2
-        echo "  - Gjenopprett under et nytt navn: $0 $dump ${database}_gjenopprettet" >&2
+        host=""
+        [ "$socket" = /run/postgresql ] || host=" -h $socket"
+        echo "  - Gjenopprett under et nytt navn: $0 $dump ${database}_gjenopprettet $grader" >&2
         echo "  - Eller stopp huben, gi den gamle databasen et annet navn og gjenopprett under det gamle navnet:" >&2
-        echo "      sudo -u $admin psql -c 'ALTER DATABASE $database RENAME TO ${database}_skadet'" >&2
-        echo "      $0 $dump $database" >&2
+        echo "      sudo -u $admin psql$host -c 'ALTER DATABASE $database RENAME TO ${database}_skadet'" >&2
+        echo "      $0 $dump $database $grader" >&2
         exit 1
     fi
 fi
@@ -121,16 +123,18 @@ restored=$(runuser -u "$grader" -- psql -h "$socket" -d "$database" -X -q -t -A 
 
 home=$(getent passwd "$grader" | cut -d: -f6)
 echo "Karakterboken er gjenopprettet fra $dump i databasen «$database» ($restored innleveringer)."
-echo "Den eies av rollen «$grader», som logger inn uten passord over socketen (peer)."
+echo "Den eies av rollen «$grader», som logger inn uten passord over PostgreSQLs socket (peer)."
 echo
 echo "NBGRADER_DB_URL=$url"
 echo
 echo "Slik tar du den i bruk:"
-echo "  1. Stopp huben, så ikke Formgrader skriver i den gamle karakterboken."
+echo "  1. Stopp huben (systemctl stop samskaping-hub), så ikke Formgrader skriver i den gamle karakterboken."
 echo "  2. Sett den nye adressen i retterens nbgrader-oppsett (skrevet av deploy/setup-server.sh):"
 echo "       runuser -u $grader -- sed -i 's|^c.CourseDirectory.db_url = .*|c.CourseDirectory.db_url = \"$url\"|' \\"
 echo "         $home/.config/jupyter/nbgrader_config.py"
-echo "     Står NBGRADER_DB_URL i miljøet til huben (miljøfilen til systemd-enheten), bytter du den der også."
-echo "  3. Gir du databasen et nytt navn, gir du det også til den nattlige sikkerhetskopien:"
-echo "       deploy/backup-gradebook.sh $grader $database"
-echo "  4. Start huben igjen, og kjør course report i terminalen i Formgrader: karakterene skal være der."
+echo "  3. Sett den samme linjen i /etc/samskaping-kurs/hub.env (i stedet for en NBGRADER_DB_URL som står der):"
+echo "       NBGRADER_DB_URL=$url"
+echo "     Den leser Formgrader, og den nattlige sikkerhetskopien tar den databasen."
+echo "     (Har databasen det gamle navnet, og hub.env ingen NBGRADER_DB_URL, trengs ikke trinn 2 og 3.)"
+echo "  4. Start huben igjen (systemctl start samskaping-hub), og kjør course report i terminalen i Formgrader:"
+echo "     karakterene skal være der."

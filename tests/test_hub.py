@@ -429,10 +429,13 @@ def test_after_the_term_the_students_data_is_deleted(klasse: Klasse):
     env = {**klasse.hub.env(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PGHOST": str(klasse.postgres.socket),
            "PG_ADMIN": klasse.postgres.owner, "PG_BIN": str(PG_BIN), "SAMSKAPING_SIKKERHETSKOPI": str(backups)}
     env.pop("NBGRADER_DB_URL", None)  # the grading account's own configuration names the gradebook
+    # The script finds the server's names where systemd gives them to the hub: its settings file.
+    settings = srv / "hub.env"
+    settings.write_text("# The hub's settings\n" + "".join(f'{k}="{v}"\n' for k, v in env.items() if k != "PATH"))
 
     def end_of_term(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(ROOT / "deploy" / "end-of-term.sh"), str(archive), *args], env=env,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run([str(ROOT / "deploy" / "end-of-term.sh"), str(archive), *args], capture_output=True,
+                              text=True, timeout=300, env={"PATH": env["PATH"], "SAMSKAPING_MILJOFIL": str(settings)})
 
     # A nightly backup, as the grading account's own role (the systemd timer runs this), and a copy restored
     # from it under another name (as after an accident): both are student data too.
