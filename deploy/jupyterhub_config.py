@@ -111,7 +111,13 @@ c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = SERVER_ENV
 c.Spawner.start_timeout = 120
-c.Spawner.http_timeout = 120
+# How long the hub waits for a started server to answer. Servers that start at
+# the same time share the CPU and all answer late together: on 2 cores about 37
+# start per minute (make benchmark-hub), so at a deadline with 90 log-ins at once
+# the last answered after 2.5 minutes and a 120-second limit failed some of them
+# (the student sees "Spawn failed" and starts again, adding load). 300 seconds
+# covers more students at once than the memory of such a machine holds.
+c.Spawner.http_timeout = 300
 
 # --- Formgrader for the instructors: a service run by the hub as the grading account.
 FORMGRADER_PORT = int(setting("SAMSKAPING_FORMGRADER_PORT", str(PORT + 2)))

@@ -467,6 +467,7 @@ def main() -> int:
     result["free_before"] = free_m()
     klasse = Deadline(args.studenter)
     failures: list[str] = []
+    log_marks: dict[str, int] = {}
     try:
         t = time.monotonic()
         klasse.set_up()
@@ -492,12 +493,14 @@ def main() -> int:
         sampler.start()
         vm_before = psutil.virtual_memory()
         load_before = os.getloadavg()
+        log_marks["deadline"] = klasse.hub.log_path.stat().st_size
         print(f"The deadline: {len(threads)} students log in, start, fetch, answer and submit at once ...")
         for thread in threads:
             thread.start()
         for thread in threads:
             while thread.is_alive():
                 thread.join(timeout=1.0)
+        log_marks["after the deadline"] = klasse.hub.log_path.stat().st_size
         done = [s for s in students if s.error is None]
         for s in students:
             if s.error:
@@ -601,6 +604,11 @@ def main() -> int:
     finally:
         stop.set()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the clean-up runs to its end
+        try:
+            if klasse.hub is not None:
+                result["hub_log"] = hub_log_summary(klasse.hub.log_path, log_marks)
+        except Exception:
+            result["hub_log"] = {"unreadable": traceback.format_exc()}
         t = time.monotonic()
         try:
             klasse.tear_down()
@@ -619,6 +627,37 @@ def main() -> int:
         return 1
     print("All checks passed.")
     return 0
+
+
+def hub_log_summary(path: Path, marks: dict[str, int]) -> dict:
+    """The hub's, its proxy's and the servers' errors and warnings, counted by message (no names, no times).
+
+    ``marks`` are offsets in the log where a part of the run began (e.g. the
+    deadline); each part is summed up on its own, the part before the first
+    mark as "set-up".
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    bounds = [("set-up", 0), *sorted(marks.items(), key=lambda kv: kv[1])]
+    parts = {}
+    for i, (name, start) in enumerate(bounds):
+        end = bounds[i + 1][1] if i + 1 < len(bounds) else len(data)
+        lines = data[start:end].decode(errors="replace").splitlines()
+        errors, warnings = [], []
+        for line in lines:
+            level = re.match(r"\[([EWC]) [\d-]+ [\d:.]+ (\S+ \S+)\] (.*)", line)
+            proxy = "[ConfigProxy]" in line and ("error" in line.lower() or "warn" in line.lower())
+            if not (level or proxy):
+                continue
+            text = f"{level.group(2)} {level.group(3)}" if level else "ConfigProxy " + line.split("[ConfigProxy]", 1)[1]
+            text = re.sub(r"\x1b\[\d+m", "", text)
+            text = re.sub(r"sk[a-z][0-9a-f]{6}[a-z0-9]*", "<user>", text)
+            text = re.sub(r"\d+(\.\d+)?(ms|s)\b", "<t>", text)
+            (warnings if level and level.group(1) == "W" else errors).append(text.strip()[:200])
+        parts[name] = {"lines": len(lines), "errors": _count(errors), "warnings": _count(warnings)}
+    return parts
 
 
 def _reason(reason: str) -> str:
@@ -813,6 +852,14 @@ def print_report(r: dict) -> None:
         print(f"CPU: {c['cpu_s_per_student']:.1f} CPU-seconds per student for log-in to submission (server, hub, proxy);"
               f" {c['students_per_minute_by_cpu']:.0f} students per minute on {r['machine']['cores']} cores at best;"
               f" measured {c['spawns_per_minute'] or 0:.0f} servers started per minute")
+    for part, log in (r.get("hub_log") or {}).items():
+        if not isinstance(log, dict) or "lines" not in log:
+            continue
+        print(f"\nhub log, {part}: {sum(log['errors'].values())} errors, {sum(log['warnings'].values())} warnings "
+              f"in {log['lines']} lines")
+        if part != "set-up":
+            for text, count in [*log["errors"].items()][:8] + [*log["warnings"].items()][:8]:
+                print(f"  {count:4d} x {text[:150]}")
     ch = r.get("checks")
     if ch:
         print(f"\nchecks: collected {ch['collected']}/{ch['of']}, own marker only {ch['own_marker_only']}/{ch['of']}, "
