@@ -47,6 +47,7 @@ import pwd
 import random
 import re
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -55,6 +56,7 @@ import threading
 import time
 import traceback
 import uuid
+from urllib.parse import urlparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -372,6 +374,35 @@ def processes_of(uid: int) -> list[psutil.Process]:
     return [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid]
 
 
+def check_routes(proxy: psutil.Process, servers: dict[int, psutil.Process], uids: dict[int, str]) -> dict:
+    """Does the proxy send each student to the port their own server listens on? (The proxy's REST API, as root.)"""
+    cmd = proxy.cmdline()
+    api_port = cmd[cmd.index("--api-port") + 1]
+    token = proxy.environ().get("CONFIGPROXY_AUTH_TOKEN", "")
+    routes = requests.get(f"http://127.0.0.1:{api_port}/api/routes", headers={"Authorization": f"token {token}"},
+                          timeout=30).json()
+    listening: dict[str, set[int]] = {}
+    for uid, proc in servers.items():
+        try:
+            listening[uids[uid]] = {c.laddr.port for c in proc.net_connections(kind="inet")
+                                    if c.status == psutil.CONN_LISTEN}
+        except psutil.NoSuchProcess:
+            pass
+    owner_of_port = {port: name for name, ports in listening.items() for port in ports}
+    problems = []
+    for name in uids.values():
+        route = routes.get(f"/user/{name}") or routes.get(f"/user/{name}/")
+        if not route:
+            problems.append(f"{name} has no route")
+            continue
+        port = urlparse(route["target"]).port
+        if port not in listening.get(name, set()):
+            problems.append(f"{name}'s route goes to port {port}, where "
+                            f"{owner_of_port.get(port, 'no server of a student')} listens "
+                            f"({name}'s own server: {sorted(listening.get(name, [])) or 'not running'})")
+    return {"routes": len(routes), "problems": problems}
+
+
 def free_m() -> str:
     return subprocess.run(["free", "-m"], capture_output=True, text=True).stdout.strip()
 
@@ -525,6 +556,12 @@ def main() -> int:
             span = ready[-1] - spawn_start
             result["deadline"]["spawn_span_s"] = span
             result["deadline"]["spawns_per_minute"] = len(ready) / span * 60 if span > 0 else None
+        starts = sorted(s.submit_window[0] for s in done)
+        if starts:
+            # How close together the submissions came: the exchange's concurrency is tested only if they overlap.
+            result["deadline"]["submits_within_s"] = starts[-1] - starts[0]
+            result["deadline"]["most_submits_in_one_second"] = max(
+                sum(1 for x in starts if a <= x < a + 1) for a in starts)
         window = sampler.between(first, last)
         if window:
             result["deadline"]["cpu_percent_mean"] = statistics.mean(x["cpu"] for x in window)
@@ -556,6 +593,10 @@ def main() -> int:
         }
         result["cpu"]["per_student_s"] = (result["cpu"]["hub_s"] + result["cpu"]["proxy_s"]) / max(1, len(servers)) \
             + result["cpu"]["server_s"].get("median", 0)
+
+        result["routes"] = check_routes(proxy, servers, uids)
+        for problem in result["routes"]["problems"]:
+            failures.append(f"proxy route: {problem}")
 
         # One student working in a lesson: a kernel that has run a lesson's code.
         first_student = next((b for b in browsers if b.student.error is None), None)
@@ -607,6 +648,7 @@ def main() -> int:
         try:
             if klasse.hub is not None:
                 result["hub_log"] = hub_log_summary(klasse.hub.log_path, log_marks)
+                shutil.copyfile(klasse.hub.log_path, args.json.with_suffix(".hub.log"))
         except Exception:
             result["hub_log"] = {"unreadable": traceback.format_exc()}
         t = time.monotonic()
@@ -814,6 +856,9 @@ def print_report(r: dict) -> None:
     for phase, s in d["phases"].items():
         if s:
             print(f"  {phase:<8} {s['median']:7.1f} {s['max']:7.1f}")
+    if "submits_within_s" in d:
+        print(f"submissions: all within {d['submits_within_s']:.1f} s, up to {d['most_submits_in_one_second']} "
+              "started in the same second")
     if d.get("spawns_per_minute"):
         print(f"servers ready: all {r['n']} within {d['spawn_span_s']:.0f} s of the first spawn request "
               f"= {d['spawns_per_minute']:.0f} servers per minute")
