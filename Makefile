@@ -35,7 +35,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 # JupyterLab refuses to run as root unless told to; an ordinary user needs no flag.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast system-deps hub-env hub hub-install exercises lock clean-venv benchmark
+.PHONY: lab test test-fast system-deps hub-env hub hub-install exercises lock clean-venv benchmark benchmark-hub
 
 # The environment is rebuilt when the project, the lock or the JupyterLab
 # settings change. The settings turn off JupyterLab's news and update check,
@@ -104,6 +104,15 @@ exercises: $(STAMP)
 # parallel grader on the same 40 submissions, and the floor (a bare kernel).
 benchmark: $(STAMP) system-deps
 	$(BIN)/python scripts/benchmark_grading.py
+
+# The deadline on the class server: N real students log in, fetch and submit
+# through a hub of its own at once, then `course grade`; prints times, memory
+# and capacity, and removes every account, folder and process it made. As root:
+#   sudo make benchmark-hub HUB_BENCH_ARGS="--studenter 60 --json /tmp/frist.json"
+HUB_BENCH_ARGS ?=
+benchmark-hub: $(STAMP) hub-env node_modules/.package-lock.json
+	@test "$$(id -u)" -eq 0 || { echo "make benchmark-hub kjøres av administrator (root): sudo make benchmark-hub" >&2; exit 1; }
+	$(BIN)/python scripts/benchmark_hub.py $(HUB_BENCH_ARGS)
 
 # Refresh the lock: resolve the project's ranges afresh in a throw-away
 # environment and record every version that was installed. Run it with the

@@ -37,6 +37,8 @@ Who can do what:
 
 import grp
 import os
+import random
+import socket
 import sys
 from pathlib import Path
 
@@ -115,7 +117,50 @@ c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = SERVER_ENV
 c.Spawner.start_timeout = 120
-c.Spawner.http_timeout = 120
+# How long the hub waits for a started server to answer. Servers that start at
+# the same time share the CPU and all answer late together: on 2 cores about 37
+# start per minute (make benchmark-hub), so at a deadline with 90 log-ins at once
+# the last answered after 2.5 minutes and a 120-second limit failed some of them
+# (the student sees "Spawn failed" and starts again, adding load). 300 seconds
+# covers more students at once than the memory of such a machine holds.
+c.Spawner.http_timeout = 300
+
+# A port of its own for every person's server. JupyterHub's default draws a free
+# port by binding port 0 and closing it again (jupyterhub.utils.random_port); the
+# server binds it only once it has started, seconds or minutes later. When many
+# servers start at once, two can draw the same port: on Linux a quarter of all
+# draws of 90 ports hold a duplicate (jupyterhub#3005). The server that binds
+# second exits, and the hub, which takes any answer on the port as "up", sends
+# that student to the other student's server, which answers 404: the student is
+# locked out until the hub notices (make benchmark-hub found it at 90 log-ins).
+# Here each person keeps one port while the hub runs, no two the same, from a
+# range below Linux's ephemeral ports (32768-60999), where bind(0), kernels and
+# outgoing connections take theirs.
+SERVER_PORTS = range(20000, 32000)
+server_ports: dict[str, int] = {}
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
+def own_port(spawner) -> None:
+    """Give the server the person's own port (kept from the last start if still free), unlike anyone else's."""
+    name = spawner.user.name
+    others = {port for user, port in server_ports.items() if user != name}
+    for port in [server_ports.get(name), *random.sample(SERVER_PORTS, 100)]:
+        if port is not None and port not in others and bindable(port):
+            server_ports[name] = spawner.port = port
+            return
+    raise RuntimeError(f"Fant ingen ledig port for serveren til {name}. Be administratoren se i loggen til huben.")
+
+
+c.Spawner.pre_spawn_hook = own_port
 
 # --- Idle servers are stopped (jupyterhub-idle-culler, a hub service), to free
 # memory for the ones in use. "Idle" means no request to the server's API and

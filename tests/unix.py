@@ -133,6 +133,15 @@ class Accounts:
     def student(self, name: str) -> str:
         return self._add("student", name)
 
+    def students(self, names: list[str]) -> list[str]:
+        """Many students with one run of deploy/add-accounts.sh (as an administrator adds a class)."""
+        users = [f"{self.tag}{name}" for name in names]
+        if self.student_group not in self.groups:
+            self.groups.append(self.student_group)
+        self.users.extend(users)  # before the script runs: a half-made class is removed all the same
+        admin([str(ROOT / "deploy" / "add-accounts.sh"), "student", *users], env=self.script_env())
+        return users
+
     def instructor(self, name: str) -> str:
         return self._add("laerer", name)
 
