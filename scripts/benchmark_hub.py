@@ -524,6 +524,8 @@ def main() -> int:
         sampler.start()
         vm_before = psutil.virtual_memory()
         load_before = os.getloadavg()
+        me = psutil.Process()
+        client_cpu = me.cpu_times().user + me.cpu_times().system
         log_marks["deadline"] = klasse.hub.log_path.stat().st_size
         print(f"The deadline: {len(threads)} students log in, start, fetch, answer and submit at once ...")
         for thread in threads:
@@ -532,6 +534,8 @@ def main() -> int:
             while thread.is_alive():
                 thread.join(timeout=1.0)
         log_marks["after the deadline"] = klasse.hub.log_path.stat().st_size
+        # The students' browsers (this process's threads) run on the same machine and take CPU from it too.
+        client_cpu = me.cpu_times().user + me.cpu_times().system - client_cpu
         done = [s for s in students if s.error is None]
         for s in students:
             if s.error:
@@ -548,7 +552,7 @@ def main() -> int:
             "students_with_retries": sum(1 for s in students if s.retries),
             "phases": {p: stats([s.phases[p] for s in students if p in s.phases])
                        for p in ("login", "spawn", "open", "fetch", "answer", "submit")},
-            "load_before": load_before, "load_after": os.getloadavg(),
+            "load_before": load_before, "load_after": os.getloadavg(), "client_cpu_s": client_cpu,
         }
         ready = sorted(s.ready for s in students if s.ready)
         spawn_start = min((s.spawn_requested for s in students if s.spawn_requested), default=first)
@@ -862,6 +866,8 @@ def print_report(r: dict) -> None:
     if d.get("spawns_per_minute"):
         print(f"servers ready: all {r['n']} within {d['spawn_span_s']:.0f} s of the first spawn request "
               f"= {d['spawns_per_minute']:.0f} servers per minute")
+    if "client_cpu_s" in d:
+        print(f"the simulated browsers (this script) used {d['client_cpu_s']:.0f} CPU-seconds of the same machine")
     if "cpu_percent_mean" in d:
         print(f"during the deadline: CPU {d['cpu_percent_mean']:.0f} % of {r['machine']['cores']} cores on average, "
               f"load (1 min) up to {d['load1_max']:.1f}, memory in use up to {d['memory_used_peak_gib']:.1f} GiB")
