@@ -67,6 +67,11 @@ def hub():
         accounts.remove_all()
 
 
+def _ready(person) -> bool:
+    info = person.api("GET", f"/hub/api/users/{person.name}").json()
+    return bool(info.get("servers", {}).get("", {}).get("ready"))
+
+
 def _running(person) -> bool:
     info = person.api("GET", f"/hub/api/users/{person.name}").json()
     return bool(info.get("servers", {}).get(""))
@@ -76,9 +81,13 @@ def test_an_idle_server_is_stopped_after_its_limit_and_a_used_one_is_not(hub: Hu
     """Does the culler stop a server nobody uses once the idle limit has passed (not before), and leave one in use?"""
     idle = hub.login(f"{hub.accounts.tag}ledig")
     busy = hub.login(f"{hub.accounts.tag}opptatt")
-    idle.start_server()
+    # Both servers start at once (two spawns in parallel are quicker than one after the other).
+    for person in (idle, busy):
+        reply = person.api("POST", f"/hub/api/users/{person.name}/server")
+        assert reply.status_code in (201, 202), f"starting {person.name}'s server: {reply.status_code} {reply.text}"
+    wait_for(lambda: _ready(idle), "the idle student's server", on_timeout=hub.log)
     idle_ready = time.monotonic()
-    busy.start_server()
+    wait_for(lambda: _ready(busy), "the busy student's server", on_timeout=hub.log)
     busy_ready = time.monotonic()
     # The idle student left a file: stopping a server must not touch the student's files.
     assert idle.server("PUT", "api/contents/notat.txt",
