@@ -29,6 +29,7 @@
 # NBGRADER_DB_URL, else /run/postgresql) and PG_BIN (the folder with pg_dump
 # and pg_restore, default: PATH), as for deploy/setup-gradebook.sh.
 set -euo pipefail
+source "$(dirname "$0")/names.sh"  # check_account_name, check_database_name
 
 folder=${SAMSKAPING_SIKKERHETSKOPI:-/var/backups/samskaping-kurs}
 keep=${SAMSKAPING_BEHOLD:-30}
@@ -62,14 +63,8 @@ fi
 grader=${args[0]:-${SAMSKAPING_RETTER:-samskaping-retter}}
 database=${args[1]:-${url_database:-gradebook_samskaping}}
 
-if ! [[ "$grader" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]]; then
-    echo "Ugyldig kontonavn «$grader»: bruk små bokstaver, sifre, - og _ (høyst 32 tegn, ikke siffer først)." >&2
-    exit 2
-fi
-if ! [[ "$database" =~ ^[a-z_][a-z0-9_]{0,62}$ ]]; then
-    echo "Ugyldig databasenavn «$database»: bruk små bokstaver, sifre og _ (høyst 63 tegn, ikke siffer først)." >&2
-    exit 2
-fi
+check_account_name "$grader"
+check_database_name "$database"
 if ! [[ "$keep" =~ ^[1-9][0-9]*$ ]]; then
     echo "--behold må være et helt tall, 1 eller mer (fikk «$keep»)." >&2
     exit 2

@@ -63,13 +63,8 @@ if [ -f "$settings" ]; then
     done <"$settings"
 fi
 
-STUDENTS=${SAMSKAPING_STUDENTER:-samskaping-studenter}
-INSTRUCTORS=${SAMSKAPING_LAERERE:-samskaping-laerere}
-GRADER=${SAMSKAPING_RETTER:-samskaping-retter}
-COURSE_DIR=${SAMSKAPING_KURSMAPPE:-/home/$GRADER/samskaping-kurs}
-COURSE_ID=${SAMSKAPING_KURS_ID:-samskaping}
-EXCHANGE=${NBGRADER_EXCHANGE:-/srv/nbgrader/exchange}
-HUB_ENV=${SAMSKAPING_HUB_ENV:-/opt/samskaping-kurs/env}
+# STUDENTS, INSTRUCTORS, GRADER, COURSE_DIR, COURSE_ID, EXCHANGE, HUB_ENV
+source "$(dirname "$0")/names.sh"
 HUB_STATE=${SAMSKAPING_HUB_STATE:-/var/lib/samskaping-kurs/hub}
 BACKUPS=${SAMSKAPING_SIKKERHETSKOPI:-/var/backups/samskaping-kurs}
 admin=${PG_ADMIN:-postgres}

@@ -18,6 +18,7 @@
 #
 # Another cluster: PGHOST, PG_ADMIN and PG_BIN, as for deploy/setup-gradebook.sh.
 set -euo pipefail
+source "$(dirname "$0")/names.sh"  # check_account_name, check_database_name
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 socket=${PGHOST:-/run/postgresql}
@@ -35,14 +36,8 @@ if [ -z "$dump" ] || [ -z "$database" ] || [ $# -gt 3 ]; then
     echo "DATABASE navnet på en ny database, for eksempel gradebook_samskaping_gjenopprettet)" >&2
     exit 2
 fi
-if ! [[ "$database" =~ ^[a-z_][a-z0-9_]{0,62}$ ]]; then
-    echo "Ugyldig databasenavn «$database»: bruk små bokstaver, sifre og _ (høyst 63 tegn, ikke siffer først)." >&2
-    exit 2
-fi
-if ! [[ "$grader" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]]; then
-    echo "Ugyldig kontonavn «$grader»: bruk små bokstaver, sifre, - og _ (høyst 32 tegn, ikke siffer først)." >&2
-    exit 2
-fi
+check_database_name "$database"
+check_account_name "$grader"
 if [ "$(id -u)" -ne 0 ]; then
     echo "Karakterboken gjenopprettes av administrator (root): sudo $0 $*" >&2
     exit 1

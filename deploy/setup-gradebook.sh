@@ -27,6 +27,7 @@
 # /run/postgresql), PG_ADMIN (the Unix account that owns the cluster, default
 # postgres) and PG_BIN (the folder with psql and pg_isready, default: PATH).
 set -euo pipefail
+source "$(dirname "$0")/names.sh"  # check_account_name, check_database_name
 
 grader=${1:-}
 database=${2:-gradebook_samskaping}
@@ -40,14 +41,8 @@ if [ -z "$grader" ]; then
     echo "Bruk: $0 KONTO [DATABASE]   (KONTO er Unix-kontoen som Formgrader og course grade kjører som)" >&2
     exit 2
 fi
-if ! [[ "$grader" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]]; then
-    echo "Ugyldig kontonavn «$grader»: bruk små bokstaver, sifre, - og _ (høyst 32 tegn, ikke siffer først)." >&2
-    exit 2
-fi
-if ! [[ "$database" =~ ^[a-z_][a-z0-9_]{0,62}$ ]]; then
-    echo "Ugyldig databasenavn «$database»: bruk små bokstaver, sifre og _ (høyst 63 tegn, ikke siffer først)." >&2
-    exit 2
-fi
+check_account_name "$grader"
+check_database_name "$database"
 if [ "$(id -u)" -ne 0 ]; then
     echo "Karakterdatabasen settes opp av administrator (root): sudo $0 $*" >&2
     exit 1

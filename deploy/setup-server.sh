@@ -16,14 +16,9 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-STUDENTS=${SAMSKAPING_STUDENTER:-samskaping-studenter}
-INSTRUCTORS=${SAMSKAPING_LAERERE:-samskaping-laerere}
-GRADER=${SAMSKAPING_RETTER:-samskaping-retter}
-COURSE_DIR=${SAMSKAPING_KURSMAPPE:-/home/$GRADER/samskaping-kurs}
-COURSE_ID=${SAMSKAPING_KURS_ID:-samskaping}
-EXCHANGE=${NBGRADER_EXCHANGE:-/srv/nbgrader/exchange}
+# STUDENTS, INSTRUCTORS, GRADER, COURSE_DIR, COURSE_ID, EXCHANGE, HUB_ENV
+source "$repo/deploy/names.sh"
 LESSONS=${SAMSKAPING_LEKSJONER:-/srv/samskaping/leksjoner}
-HUB_ENV=${SAMSKAPING_HUB_ENV:-/opt/samskaping-kurs/env}
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "Kursserveren settes opp av administrator (root): sudo $0" >&2
