@@ -196,6 +196,15 @@ c.JupyterHub.services = [
         },
     }
 ]
+c.JupyterHub.load_groups = {INSTRUCTORS: {"users": sorted(members(INSTRUCTORS))}}
+c.JupyterHub.load_roles = [
+    {
+        "name": "formgrader-for-laerere",
+        "description": "Instructors open Formgrader (the grading account's server)",
+        "scopes": ["access:services!service=formgrader", "read:services!service=formgrader"],
+        "groups": [INSTRUCTORS],
+    },
+]
 if IDLE_LIMIT > 0:
     c.JupyterHub.services.append({
         "name": "stopp-ubrukte-servere",
@@ -206,18 +215,9 @@ if IDLE_LIMIT > 0:
         "cwd": "/",
         "environment": {"PATH": SERVER_ENV["PATH"]},
     })
-c.JupyterHub.load_groups = {INSTRUCTORS: {"users": sorted(members(INSTRUCTORS))}}
-c.JupyterHub.load_roles = [
-    {
-        "name": "formgrader-for-laerere",
-        "description": "Instructors open Formgrader (the grading account's server)",
-        "scopes": ["access:services!service=formgrader", "read:services!service=formgrader"],
-        "groups": [INSTRUCTORS],
-    },
-    {
-        # What jupyterhub-idle-culler's documentation asks for: list servers and their activity, stop them.
+    # What jupyterhub-idle-culler's documentation asks for: list servers and their activity, stop them.
+    c.JupyterHub.load_roles.append({
         "name": "stopp-ubrukte-servere",
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-        "services": ["stopp-ubrukte-servere"] if IDLE_LIMIT > 0 else [],
-    },
-]
+        "services": ["stopp-ubrukte-servere"],
+    })

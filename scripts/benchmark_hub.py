@@ -69,7 +69,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from answers import answer_like_the_solution, points  # noqa: E402
-from hub import PASSWORD  # noqa: E402
+from hub import login_form  # noqa: E402
 from postgres import PG_BIN  # noqa: E402
 from test_hub import ASSIGNMENT, COURSE_ID, Klasse, _release  # noqa: E402  (the hub tests' class set-up)
 from unix import Accounts, skip_unless_class_server  # noqa: E402
@@ -197,11 +197,7 @@ class Browser:
         page = self.request("GET", "/hub/login", mode="navigate")
         if page.status_code != 200:
             raise Permanent(f"the log-in page answered {page.status_code}")
-        form = {"username": self.name, "password": PASSWORD}
-        xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text)
-        if xsrf:
-            form["_xsrf"] = xsrf.group(1)
-        reply = self.request("POST", "/hub/login", mode="navigate", data=form)
+        reply = self.request("POST", "/hub/login", mode="navigate", data=login_form(page.text, self.name))
         if reply.status_code != 302:
             raise Permanent(f"log-in answered {reply.status_code}: {reply.text[:300]}")
 

@@ -33,6 +33,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def login_form(page_html: str, user: str, password: str = PASSWORD) -> dict[str, str]:
+    """The fields a browser posts from the hub's log-in page, its anti-forgery token (``_xsrf``) included."""
+    data = {"username": user, "password": password}
+    xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', page_html)
+    if xsrf:
+        data["_xsrf"] = xsrf.group(1)
+    return data
+
+
+def log_in(session: requests.Session, base: str, user: str, password: str = PASSWORD) -> requests.Response:
+    """Log in on the form at ``base`` (the hub, or a proxy in front of it); the reply is the hub's redirect."""
+    page = session.get(f"{base}/hub/login", timeout=30)
+    page.raise_for_status()
+    reply = session.post(f"{base}/hub/login", data=login_form(page.text, user, password), allow_redirects=False,
+                         timeout=30)
+    if reply.status_code != 302:
+        raise AssertionError(f"log-in as {user} answered {reply.status_code}: {reply.text[:500]}")
+    return reply
+
+
+def new_token(session: requests.Session, base: str, user: str) -> str:
+    """A REST API token of the logged-in person's own, asked for as their browser session does."""
+    token = session.post(f"{base}/hub/api/users/{user}/tokens", json={"note": "test", "expires_in": 3600},
+                         headers={"X-XSRFToken": session.cookies.get("_xsrf", "")}, timeout=30)
+    token.raise_for_status()
+    return token.json()["token"]
+
+
 class Hub:
     def __init__(self, accounts: Accounts, *, grader: str, course_dir: Path, exchange: Path,
                  db_url: str | None = None, gitconfig: Path | None = None,
@@ -124,23 +152,8 @@ class Hub:
     def login(self, user: str, password: str = PASSWORD) -> "Person":
         """Log in through the hub's login form, as a browser does, and get a REST API token of one's own."""
         session = requests.Session()
-        page = session.get(f"{self.url}/hub/login", timeout=30)
-        page.raise_for_status()
-        xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text)
-        data = {"username": user, "password": password}
-        if xsrf:
-            data["_xsrf"] = xsrf.group(1)
-        reply = session.post(f"{self.url}/hub/login", data=data, allow_redirects=False, timeout=30)
-        if reply.status_code != 302:
-            raise AssertionError(f"log-in as {user} answered {reply.status_code}: {reply.text[:500]}")
-        token = session.post(
-            f"{self.url}/hub/api/users/{user}/tokens",
-            json={"note": "test", "expires_in": 3600},
-            headers={"X-XSRFToken": session.cookies.get("_xsrf", "")},
-            timeout=30,
-        )
-        token.raise_for_status()
-        return Person(self, user, session, token.json()["token"])
+        log_in(session, self.url, user, password)
+        return Person(self, user, session, new_token(session, self.url, user))
 
 
 class Person:
@@ -162,13 +175,12 @@ class Person:
         reply = self.api("POST", f"/hub/api/users/{self.name}/server")
         already = reply.status_code == 400 and "already running" in reply.text
         assert reply.status_code in (201, 202) or already, f"starting {self.name}'s server: {reply.status_code} {reply.text}"
+        wait_for(self.ready, f"{self.name}'s server to be ready", timeout=120, on_timeout=self.hub.log)
 
-        def ready():
-            info = self.api("GET", f"/hub/api/users/{self.name}").json()
-            server = info.get("servers", {}).get("")
-            return server and server.get("ready")
-
-        wait_for(ready, f"{self.name}'s server to be ready", timeout=120, on_timeout=self.hub.log)
+    def ready(self) -> bool:
+        """Does the hub say this person's server is up and answering?"""
+        info = self.api("GET", f"/hub/api/users/{self.name}").json()
+        return bool(info.get("servers", {}).get("", {}).get("ready"))
 
     def server(self, method: str, path: str, **kwargs) -> requests.Response:
         """A request to this person's own server: ``path`` is relative to ``/user/<name>/``."""

@@ -30,7 +30,7 @@ import pytest
 import requests
 import websocket
 
-from hub import PASSWORD, Hub, free_port
+from hub import Hub, free_port, log_in, new_token
 from unix import HUB_ENV, ROOT, Accounts, run_as, skip_unless_class_server, wait_for
 
 pytestmark = pytest.mark.slow
@@ -67,11 +67,6 @@ def hub():
         accounts.remove_all()
 
 
-def _ready(person) -> bool:
-    info = person.api("GET", f"/hub/api/users/{person.name}").json()
-    return bool(info.get("servers", {}).get("", {}).get("ready"))
-
-
 def _running(person) -> bool:
     info = person.api("GET", f"/hub/api/users/{person.name}").json()
     return bool(info.get("servers", {}).get(""))
@@ -85,9 +80,9 @@ def test_an_idle_server_is_stopped_after_its_limit_and_a_used_one_is_not(hub: Hu
     for person in (idle, busy):
         reply = person.api("POST", f"/hub/api/users/{person.name}/server")
         assert reply.status_code in (201, 202), f"starting {person.name}'s server: {reply.status_code} {reply.text}"
-    wait_for(lambda: _ready(idle), "the idle student's server", on_timeout=hub.log)
+    wait_for(idle.ready, "the idle student's server", on_timeout=hub.log)
     idle_ready = time.monotonic()
-    wait_for(lambda: _ready(busy), "the busy student's server", on_timeout=hub.log)
+    wait_for(busy.ready, "the busy student's server", on_timeout=hub.log)
     busy_ready = time.monotonic()
     # The idle student left a file: stopping a server must not touch the student's files.
     assert idle.server("PUT", "api/contents/notat.txt",
@@ -235,16 +230,12 @@ def test_the_hub_behind_tls(hub: Hub, nginx: Nginx):
     session.verify = str(nginx.cert)
     page = session.get(f"{nginx.url}/hub/login", timeout=30)
     assert page.status_code == 200 and "max-age=63072000" in page.headers.get("Strict-Transport-Security", "")
-    xsrf = re.search(r'name="_xsrf"\s+value="([^"]+)"', page.text).group(1)
-    reply = session.post(f"{nginx.url}/hub/login", data={"username": student, "password": PASSWORD, "_xsrf": xsrf},
-                         allow_redirects=False, timeout=30)
-    assert reply.status_code == 302, reply.text[:500]
+    reply = log_in(session, nginx.url, student)
     # The hub saw HTTPS (X-Forwarded-Proto), so its log-in cookie is sent over HTTPS only.
     login_cookie = [c for c in reply.raw.headers.getlist("Set-Cookie") if c.startswith("jupyterhub-hub-login=")]
     assert login_cookie and "secure" in login_cookie[0].lower(), reply.raw.headers.getlist("Set-Cookie")
 
-    token = session.post(f"{nginx.url}/hub/api/users/{student}/tokens", json={"note": "tls", "expires_in": 600},
-                         headers={"X-XSRFToken": session.cookies.get("_xsrf", "")}, timeout=30).json()["token"]
+    token = new_token(session, nginx.url, student)
     api = requests.Session()
     api.trust_env = False
     api.verify = str(nginx.cert)

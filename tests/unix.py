@@ -121,29 +121,24 @@ class Accounts:
     def script_env(self) -> dict[str, str]:
         return {**os.environ, "SAMSKAPING_STUDENTER": self.student_group, "SAMSKAPING_LAERERE": self.instructor_group}
 
-    def _add(self, role: str, name: str) -> str:
-        user = f"{self.tag}{name}"
+    def _add(self, role: str, names: list[str]) -> list[str]:
+        """Accounts for ``names`` with one run of deploy/add-accounts.sh (as an administrator adds a class)."""
+        users = [f"{self.tag}{name}" for name in names]
         group = self.student_group if role == "student" else self.instructor_group
         if group not in self.groups:
             self.groups.append(group)
-        self.users.append(user)
-        admin([str(ROOT / "deploy" / "add-accounts.sh"), role, user], env=self.script_env())
-        return user
-
-    def student(self, name: str) -> str:
-        return self._add("student", name)
-
-    def students(self, names: list[str]) -> list[str]:
-        """Many students with one run of deploy/add-accounts.sh (as an administrator adds a class)."""
-        users = [f"{self.tag}{name}" for name in names]
-        if self.student_group not in self.groups:
-            self.groups.append(self.student_group)
         self.users.extend(users)  # before the script runs: a half-made class is removed all the same
-        admin([str(ROOT / "deploy" / "add-accounts.sh"), "student", *users], env=self.script_env())
+        admin([str(ROOT / "deploy" / "add-accounts.sh"), role, *users], env=self.script_env())
         return users
 
+    def student(self, name: str) -> str:
+        return self._add("student", [name])[0]
+
+    def students(self, names: list[str]) -> list[str]:
+        return self._add("student", names)
+
     def instructor(self, name: str) -> str:
-        return self._add("laerer", name)
+        return self._add("laerer", [name])[0]
 
     def plain(self, name: str) -> str:
         """An account in no course group (for example the grader), with a private home."""
