@@ -315,6 +315,7 @@ def test_check_passes_on_the_repository():
     for assignment in assignments():
         assert f"{assignment}: i orden" in proc.stdout
     assert "Alle oppgavene er i orden" in proc.stdout
+    assert "hele kurset: i orden" in proc.stdout and "krever mer enn å huske" in proc.stdout
 
 
 @pytest.mark.slow
@@ -337,6 +338,17 @@ def test_check_fails_on_a_broken_copy(tmp_path):
         if c.metadata.get("nbgrader", {}).get("grade_id") == answer_id:
             c.source += "\n" + answer_line
     nbformat.write(nb, exercise)
+    # A lesson whose stored output tells one of the exercise's cases (issue 20: a cross-lesson leak).
+    case = next(c.source for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get(
+        "grade_id", "").startswith(("tilfelle_", "sporsmal_", "utsagn_", "oppgave_")) and len(c.source) > 200)
+    sentence = max(case.replace("\n", " ").split(". "), key=len)
+    shutil.copytree(ROOT / "lessons", course.root / "lessons", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    lesson_path = next((course.root / "lessons").glob("01_*.ipynb"))
+    lesson = nbformat.read(lesson_path, as_version=4)
+    told = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(tilbakemelding)")
+    told.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"Et tilfelle: {sentence}.\n")]
+    lesson.cells.append(told)
+    nbformat.write(lesson, lesson_path)
 
     proc = run_course(course, "check", ASSIGNMENT)
     out = proc.stdout
@@ -346,6 +358,7 @@ def test_check_fails_on_a_broken_copy(tmp_path):
     assert "Løsningen består ikke alle testene" in out
     assert "Innledningen sier 99 poeng til sammen, men cellene gir 12" in out
     assert "Lekkasje til studentene" in out and answer_line.strip()[:40] in out
+    assert "Svaret kan leses i stedet for å finnes" in out and f"{lesson_path.relative_to(course.root)}, lagret utdata" in out
     assert "1 av 1 oppgaver har feil" in out
 
 

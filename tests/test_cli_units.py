@@ -179,7 +179,10 @@ def test_giveaway_check_catches_a_code_answer_and_an_example_line():
         new_markdown_cell("Skriv navnet, for eksempel `\"raushet\"`.", metadata={"nbgrader": {"grade_id": "oppgave_2b"}}),
     ])
     assert giveaways(source, release) == [("2a", "tabell.mean()"), ("2b", "raushet")]
+    # Under another question the example still shows 2b's key (issue 20); a line without «eksempel» does not.
     release.cells[1].metadata["nbgrader"]["grade_id"] = "oppgave_2c"
+    assert giveaways(source, release) == [("2a", "tabell.mean()"), ("2b", "raushet")]
+    release.cells[1].source = "Skriv navnet på punktet, for eksempel `\"energi\"`.\nPunktene er `\"raushet\"` og fire andre."
     assert giveaways(source, release) == [("2a", "tabell.mean()")]
 
 

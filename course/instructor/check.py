@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .common import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, assignments, last_error, nbgrader, nbgrader_meta, read_notebook
+from .copyable import QUOTED, Text, answer_values, copyable, solutions, student_texts
+from .levels import LEVELS, MIN_SHARE, autograded_items, distribution, missing_levels, share_beyond_recall
 
 TOTAL = re.compile(r"til sammen\s*\**\s*(\d+(?:[.,]\d+)?)\s*poeng", re.I)
 SPLIT = re.compile(r"(\d+(?:[.,]\d+)?)\s*poeng rettes automatisk og\s*(\d+(?:[.,]\d+)?)\s*poeng rettes", re.I)
@@ -155,45 +157,7 @@ def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
                  "Lekkasje til studentene: " + "; ".join(leaks) + ".")
 
 
-QUOTED = "\"'«`"
-
-
-def _solutions(source_nb) -> list[tuple[str, str, object, str]]:
-    """(variable, question, literal value or None, expression text) for each assignment in a solution region.
-
-    ``svar_1d = "samarbeid"`` gives ("svar_1d", "1d", "samarbeid", '"samarbeid"'); a pandas expression gives
-    its text and no value; ``svar_1c["Ungdommene"] = "hold informert"`` gives the variable
-    ``svar_1c["Ungdommene"]``.
-    """
-    found = []
-    for cell in source_nb.cells:
-        for region in SOLUTION.finditer(cell.source):
-            code = "\n".join(line for line in region.group(0).splitlines() if "### " not in line)
-            try:
-                tree = ast.parse(code)
-            except SyntaxError:
-                continue
-            for node in tree.body:
-                if not isinstance(node, ast.Assign) or len(node.targets) != 1:
-                    continue
-                target = ast.get_source_segment(code, node.targets[0]) or ""
-                name = re.match(r"\w+", target)
-                question = re.search(r"_(\d+[a-z])$", name.group(0)) if name else None
-                try:
-                    value = ast.literal_eval(node.value)
-                except ValueError:
-                    value = None
-                question = question or re.search(r"_(\d+[a-z])$", str(nbgrader_meta(cell).get("grade_id", "")))
-                found.append((target, question.group(1) if question else "", value,
-                              ast.get_source_segment(code, node.value) or ""))
-    return found
-
-
-def _question_cells(release_nb, question: str) -> list:
-    """The cells of one question: those whose id or grade id ends in it (tilfelle_1d, svar-1d, test_1d)."""
-    own = re.compile(rf"(^|[_-]){re.escape(question)}(_\d+)?$")
-    return [c for c in release_nb.cells
-            if own.search(str(nbgrader_meta(c).get("grade_id", ""))) or own.search(str(c.get("id", "")))]
+EXAMPLE_LINE = re.compile(r"\beksemp(el|elet|let|ler|lene)\b", re.I)
 
 
 def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
@@ -201,14 +165,17 @@ def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
 
     The student-visible text is the release notebook (markdown and code cells, visible test messages and
     hints; the hidden tests and solutions are already gone). A literal answer is given away by
-    ``svar_1d = "samarbeid"`` anywhere, by ``"Ungdommene": "hold informert"`` for a dictionary entry, or by
-    the quoted value on a line of the question's own cells that says «eksempel». A code answer (a pandas
-    expression of 8 characters or more) is given away when the expression itself appears.
+    ``svar_9z = "eple"`` anywhere, by ``"Frukt": "eple"`` for a dictionary entry, or by the quoted value
+    (for a number: ``= 7``) on any line of the exercise that says «eksempel»: a format example may show no
+    item's key, not only not its own question's (issue 20). A code answer (a pandas expression of 8
+    characters or more) is given away when the expression itself appears.
     """
     visible = "\n".join(c.source for c in release_nb.cells)
     squashed = _squash(visible) + _squash(visible.replace('\\"', '"'))
+    example_lines = [line.replace('\\"', '"') for c in release_nb.cells for line in c.source.splitlines()
+                     if EXAMPLE_LINE.search(line)]
     found = []
-    for target, question, value, expression in _solutions(source_nb):
+    for target, question, value, expression in solutions(source_nb):
         hit = False
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             literal = repr(value) if isinstance(value, str) else str(value)
@@ -218,11 +185,12 @@ def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
             key = re.fullmatch(r"\w+\[(['\"])(.+)\1\]", target)
             if key and isinstance(value, str) and _squash(f'"{key.group(2)}": "{value}"') in squashed:
                 hit = True
-            if isinstance(value, str) and "[" not in target and question:
-                quoted = re.compile(rf"[{QUOTED}]{re.escape(value)}[{QUOTED}]", re.I)
-                for cell in _question_cells(release_nb, question):
-                    if any("eksempel" in line.lower() and quoted.search(line) for line in cell.source.splitlines()):
-                        hit = True
+            if isinstance(value, str):
+                shown = re.compile(rf"[{QUOTED}]{re.escape(value)}[{QUOTED}]", re.I)
+            else:
+                shown = re.compile(rf"=\s*{re.escape(literal)}(?![\d.])")
+            if any(shown.search(line) for line in example_lines):
+                hit = True
         elif value is None and len(_squash(expression)) >= 8 and _squash(expression) in squashed:
             hit = True
         if hit:
@@ -231,11 +199,11 @@ def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
 
 
 def check_giveaways(assignment: str, source: Path, release: Path, result: Result) -> None:
-    """No example in the student version equals that question's solution (issue 13: format examples)."""
+    """No example in the student version shows any question's solution (issues 13 and 20: format examples)."""
     found = giveaways(read_notebook(source), read_notebook(release))
     result.check(
         not found,
-        "Ingen eksempler i studentversjonen viser løsningen på spørsmålet de hører til.",
+        "Ingen eksempler i studentversjonen viser løsningen på noen av spørsmålene.",
         "; ".join(f"Eksemplet avslører svaret: I {assignment}, spørsmål {question}, står løsningen «{value}» "
                   "som eksempel i tekst studentene ser (oppgavetekst, testmelding eller hint). "
                   "Bruk et eksempel med andre data, eller beskriv formatet uten verdi"
@@ -248,7 +216,7 @@ def _files(folder: Path) -> dict[str, bytes]:
             if p.is_file() and ".ipynb_checkpoints" not in p.parts}
 
 
-def check_assignment(root: Path, assignment: str, work: Path) -> Result:
+def check_assignment(root: Path, assignment: str, work: Path, texts: list[Text] | None = None) -> Result:
     result = Result(assignment)
     source = root / "solutions" / assignment / f"{assignment}.ipynb"
     released = root / "exercises" / assignment
@@ -291,6 +259,61 @@ def check_assignment(root: Path, assignment: str, work: Path) -> Result:
     fresh_nb = copy / "exercises" / assignment / f"{assignment}.ipynb"
     if fresh_nb.is_file() or blank.is_file():
         check_giveaways(assignment, source, fresh_nb if fresh_nb.is_file() else blank, result)
+
+    # 7. Every autograded item says what it asks of the student; 8. no answer can be read elsewhere.
+    check_levels(read_notebook(source), result)
+    if fresh_nb.is_file() or blank.is_file():
+        check_copyable(assignment, source, fresh_nb if fresh_nb.is_file() else blank, copy / "solutions" / assignment,
+                       student_texts(root) if texts is None else texts, result)
+    return result
+
+
+def check_levels(notebook, result: Result) -> None:
+    """Each autograded test cell has a level (levels.py)."""
+    items = autograded_items(notebook)
+    missing = missing_levels(items)
+    result.check(
+        not missing,
+        f"Nivå: Alle {sum(i.points for i in items):g} automatiske poeng har et nivå ({distribution(items)}).",
+        f"Nivå mangler for {', '.join(missing)}: Skriv «\"kurs\": {{\"nivå\": …}}» i metadataene til testcellen, "
+        f"med ett av nivåene {', '.join(LEVELS)} (se lærerveiledningen).",
+    )
+
+
+def check_copyable(assignment: str, source: Path, release: Path, workdir: Path, texts: list[Text],
+                   result: Result) -> None:
+    """No answer can be read or copied from anything a student sees (copyable.py)."""
+    try:
+        values = answer_values(source, workdir)
+    except RuntimeError as error:
+        result.failed.append(f"Kunne ikke kjøre løsningen for å finne svarene: {error}")
+        return
+    found = copyable(assignment, read_notebook(source), read_notebook(release), values, texts)
+    result.check(
+        not found,
+        "Ingen svar kan leses eller kopieres fra leksjonene, kurspakken, ordlisten, studentdokumentene, "
+        "de andre oppgavene eller tilbakemeldingene.",
+        "Svaret kan leses i stedet for å finnes: " + "; ".join(found) + ". Endre oppgaven (andre data, en annen "
+        "sak eller et spørsmål som krever at studenten velger fremgangsmåten selv), ikke det studentene ser ellers.",
+    )
+
+
+WHOLE_COURSE = "hele kurset"
+
+
+def check_course_levels(root: Path, names: list[str]) -> Result:
+    """Course-wide: at least MIN_SHARE of the autograded points ask for more than recall."""
+    result = Result(WHOLE_COURSE)
+    items = [item for name in names for item in autograded_items(read_notebook(root / "solutions" / name / f"{name}.ipynb"))]
+    beyond, total = share_beyond_recall(items)
+    share = beyond / total if total else 0.0
+    result.check(
+        share >= MIN_SHARE,
+        f"Nivå: {beyond:g} av {total:g} automatiske poeng ({share:.0%}) krever mer enn å huske "
+        f"(minst {MIN_SHARE:.0%}); {distribution(items)}.",
+        f"Nivå: Bare {beyond:g} av {total:g} automatiske poeng ({share:.0%}) krever mer enn å huske; kravet er "
+        f"minst {MIN_SHARE:.0%}. Skriv om flere oppgaver slik at de krever forståelse, anvendelse eller analyse.",
+    )
     return result
 
 
@@ -303,10 +326,15 @@ def _first_failure(stdout: str) -> str:
 
 
 def run_check(root: Path, only: list[str] | None = None) -> list[Result]:
+    """Check each exercise; with no ``only``, also the course as a whole (the levels' share)."""
     results = []
+    texts = student_texts(root)
+    names = only or assignments(root)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
-        for assignment in only or assignments(root):
-            results.append(check_assignment(root, assignment, Path(tmp)))
+        for assignment in names:
+            results.append(check_assignment(root, assignment, Path(tmp), texts))
+    if not only:
+        results.append(check_course_levels(root, names))
     return results
 
 
@@ -316,9 +344,12 @@ def format_results(results: list[Result]) -> str:
         lines.append(f"{result.assignment}: {'i orden' if result.ok else 'FEIL'}")
         lines.extend(f"  ✔ {text}" for text in result.passed)
         lines.extend(f"  ✘ {text}" for text in result.failed)
-    bad = [r.assignment for r in results if not r.ok]
+    exercises = [r for r in results if r.assignment != WHOLE_COURSE]
+    bad = [r.assignment for r in exercises if not r.ok]
     if bad:
-        lines.append(f"\n{len(bad)} av {len(results)} oppgaver har feil: {', '.join(bad)}.")
+        lines.append(f"\n{len(bad)} av {len(exercises)} oppgaver har feil: {', '.join(bad)}.")
     else:
-        lines.append(f"\nAlle oppgavene er i orden ({len(results)} av {len(results)}).")
+        lines.append(f"\nAlle oppgavene er i orden ({len(exercises)} av {len(exercises)}).")
+    if any(r.assignment == WHOLE_COURSE and not r.ok for r in results):
+        lines.append("Kurset som helhet har feil (se «hele kurset» over).")
     return "\n".join(lines)
