@@ -150,10 +150,13 @@ def section(text: str, title: str) -> str:
 
 
 def lesson_blocks(text: str) -> dict[int, str]:
-    """The text under each ``### N.`` heading of the reading list, by lesson number."""
-    body = section(text, "Pensum")
-    parts = LESSON_HEADING.split(body)
-    return {int(number): block for number, block in zip(parts[1::2], parts[2::2])}
+    """The text under each ``### N.`` heading of the reading list, up to the next ``###``, by lesson number."""
+    blocks = {}
+    for part in re.split(r"^(?=### )", section(text, "Pensum"), flags=re.M):
+        heading = LESSON_HEADING.match(part)
+        if heading:
+            blocks[int(heading.group(1))] = part[heading.end():]
+    return blocks
 
 
 def readings(text: str) -> list[Reading]:
