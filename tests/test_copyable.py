@@ -87,7 +87,7 @@ def test_the_course_fails_when_too_few_points_ask_for_more_than_recall(tmp_path:
     # 2 of 5: 40 %.
     nbformat.write(new_notebook(cells=[_test_cell("a", 2, "anvende"), _test_cell("b", 3, "huske")]), path)
     below = check_course_levels(tmp_path, ["oppgave_01"])
-    assert not below.ok and "Bare 2 av 5 automatiske poeng (40%)" in below.failed[0]
+    assert not below.ok and "Bare 2 av 5 automatiske poeng (40 %)" in below.failed[0]
 
 
 # --- matching ---------------------------------------------------------------------------------

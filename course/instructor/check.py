@@ -301,6 +301,11 @@ def check_copyable(assignment: str, source: Path, release: Path, workdir: Path, 
 WHOLE_COURSE = "hele kurset"
 
 
+def percent(share: float) -> str:
+    """A share as Norwegian writes it: «60 %»."""
+    return f"{share * 100:.0f} %"
+
+
 def check_course_levels(root: Path, names: list[str]) -> Result:
     """Course-wide: at least MIN_SHARE of the autograded points ask for more than recall."""
     result = Result(WHOLE_COURSE)
@@ -309,10 +314,10 @@ def check_course_levels(root: Path, names: list[str]) -> Result:
     share = beyond / total if total else 0.0
     result.check(
         share >= MIN_SHARE,
-        f"Nivå: {beyond:g} av {total:g} automatiske poeng ({share:.0%}) krever mer enn å huske "
-        f"(minst {MIN_SHARE:.0%}); {distribution(items)}.",
-        f"Nivå: Bare {beyond:g} av {total:g} automatiske poeng ({share:.0%}) krever mer enn å huske; kravet er "
-        f"minst {MIN_SHARE:.0%}. Skriv om flere oppgaver slik at de krever forståelse, anvendelse eller analyse.",
+        f"Nivå: {beyond:g} av {total:g} automatiske poeng ({percent(share)}) krever mer enn å huske "
+        f"(minst {percent(MIN_SHARE)}); {distribution(items)}.",
+        f"Nivå: Bare {beyond:g} av {total:g} automatiske poeng ({percent(share)}) krever mer enn å huske; kravet er "
+        f"minst {percent(MIN_SHARE)}. Skriv om flere oppgaver slik at de krever forståelse, anvendelse eller analyse.",
     )
     return result
 
