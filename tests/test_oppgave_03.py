@@ -56,7 +56,7 @@ def test_hidden_test_explains_the_rung_for_the_feedback():
 
     _, hidden = _test_cell("test_2a")
     text = explanation(hidden)
-    assert text.startswith("Riktig svar: konsultasjon, trinn 4") and "beroligelse (trinn 5)" in text
+    assert text.startswith("Riktig svar: konsultasjon, trinn 4") and "delegert makt (trinn 7)" in text
 
 
 @pytest.mark.parametrize("answer", ["Kommune 2.0", "npm ", "marked"])
