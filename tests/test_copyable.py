@@ -25,6 +25,7 @@ from course.instructor.copyable import (
     answer_values,
     code_examples,
     copyable,
+    describe,
     find_number,
     find_ranking,
     item_stems,
@@ -112,6 +113,17 @@ def test_a_ranking_is_found_as_a_run_of_its_labels_and_not_in_a_list_of_all_of_t
     assert not find_ranking("Skriv en av id-ene R1, R2, R3, R4, R5 eller R6, for eksempel R3 eller R6 eller R1.", order)
     assert not find_ranking("R3, R6, R2, R1", order)
     assert not find_ranking("R3 og R1 henger sammen, R6 og R2 også, og R1 kommer før R2.", order)
+
+
+def test_a_sorted_table_is_a_ranking_by_its_own_names_only():
+    """Does a table sorted by score describe its ids as a ranking, but not a column of repeated categories?"""
+    import pandas as pd
+
+    table = pd.DataFrame({"id": ["R1", "R2", "R3", "R4"], "ansvar": ["kommunen", "kommunen", "frivilligheten", "kommunen"],
+                          "score": [6, 12, 9, 16]})
+    ranked = describe(table.sort_values("score", ascending=False))
+    assert ranked == {"rekkefølger": [["R4", "R2", "R3", "R1"]]}
+    assert describe(table) is None  # built in the order it was given: no ranking
 
 
 def test_shapes_ignore_names_and_values_but_keep_the_operations():

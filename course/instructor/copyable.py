@@ -189,7 +189,10 @@ def describe(value) -> dict | None:
         )
         if not (reordered and sorted_by_a_column):
             return None
-        orders = [[str(v) for v in value[c]] for c in value.columns if value[c].dtype == object]
+        # Only columns that name each row once: a column of categories (who is responsible) repeats
+        # its values and is no order, however the rows are sorted.
+        orders = [[str(v) for v in value[c]] for c in value.columns
+                  if value[c].dtype == object and value[c].nunique() == len(value)]
         if index.dtype == object:
             orders.append([str(v) for v in index])
         return {"rekkefølger": orders}
@@ -462,7 +465,7 @@ def ranking_leaks(assignment: str, values: dict[str, dict], texts: list[Text]) -
     found = []
     for target, described in values.items():
         for labels in (described or {}).get("rekkefølger", []):
-            if len(set(labels)) < MIN_RANKING:
+            if len(labels) < MIN_RANKING or len(set(labels)) < len(labels):
                 continue
             for text in texts:
                 if text.exercise == assignment and text.feedback:
