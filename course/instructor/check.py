@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import shutil
 import tempfile
@@ -10,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .common import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, assignments, last_error, nbgrader, nbgrader_meta, read_notebook
-from .copyable import QUOTED, Text, answer_values, copyable, solutions, student_texts
+from .copyable import QUOTED, Text, answer_values, copyable, solutions, squash, student_texts
 from .levels import LEVELS, MIN_SHARE, autograded_items, distribution, missing_levels, share_beyond_recall
 
 TOTAL = re.compile(r"til sammen\s*\**\s*(\d+(?:[.,]\d+)?)\s*poeng", re.I)
@@ -90,12 +89,6 @@ def _secret_lines(source_nb) -> set[str]:
 
 
 EXEMPLAR_START = "**Eksempelsvar"
-
-
-def _squash(text: str) -> str:
-    """The text without any whitespace, so that line breaks and indentation do not hide a match."""
-    return re.sub(r"\s+", "", text)
-
 SENTENCE = re.compile(r"(?<=[.!?:;])\s+")
 
 
@@ -119,13 +112,13 @@ def exemplar_sentences(source_nb) -> list[str]:
                     inside = False
                 if inside and stripped:
                     text = stripped.lstrip(">").strip()
-                    sentences += [_squash(part) for part in SENTENCE.split(text) if len(part) >= 30]
+                    sentences += [squash(part) for part in SENTENCE.split(text) if len(part) >= 30]
     return sentences
 
 
 def exemplar_leaks(text: str, sentences: list[str]) -> list[str]:
     """The exemplar sentences that appear in a text (markup-free or not; whitespace is ignored)."""
-    squashed = _squash(text)
+    squashed = squash(text)
     return [sentence for sentence in sentences if sentence in squashed]
 
 
@@ -171,7 +164,7 @@ def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
     characters or more) is given away when the expression itself appears.
     """
     visible = "\n".join(c.source for c in release_nb.cells)
-    squashed = _squash(visible) + _squash(visible.replace('\\"', '"'))
+    squashed = squash(visible) + squash(visible.replace('\\"', '"'))
     example_lines = [line.replace('\\"', '"') for c in release_nb.cells for line in c.source.splitlines()
                      if EXAMPLE_LINE.search(line)]
     found = []
@@ -180,10 +173,10 @@ def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             literal = repr(value) if isinstance(value, str) else str(value)
             for form in {literal, f'"{value}"'} if isinstance(value, str) else {literal}:
-                if _squash(f"{target}={form}") in squashed:
+                if squash(f"{target}={form}") in squashed:
                     hit = True
             key = re.fullmatch(r"\w+\[(['\"])(.+)\1\]", target)
-            if key and isinstance(value, str) and _squash(f'"{key.group(2)}": "{value}"') in squashed:
+            if key and isinstance(value, str) and squash(f'"{key.group(2)}": "{value}"') in squashed:
                 hit = True
             if isinstance(value, str):
                 shown = re.compile(rf"[{QUOTED}]{re.escape(value)}[{QUOTED}]", re.I)
@@ -191,7 +184,7 @@ def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
                 shown = re.compile(rf"=\s*{re.escape(literal)}(?![\d.])")
             if any(shown.search(line) for line in example_lines):
                 hit = True
-        elif value is None and len(_squash(expression)) >= 8 and _squash(expression) in squashed:
+        elif value is None and len(squash(expression)) >= 8 and squash(expression) in squashed:
             hit = True
         if hit:
             found.append((question or target, str(value) if value is not None else expression))

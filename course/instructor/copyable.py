@@ -257,7 +257,8 @@ def _plain(text: str) -> str:
     return text.lower()
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """The text without any whitespace, so that line breaks and indentation do not hide a match."""
     return re.sub(r"\s+", "", text)
 
 
@@ -323,7 +324,7 @@ def find_ranking(text: str, labels: list[str]) -> bool:
 def _sentences(text: str, minimum: int) -> list[str]:
     plain = _plain(text)
     parts = re.split(r"(?<=[.!?:;])\s+|\n\s*\n|\n\s*-\s", plain)
-    return [_squash(part) for part in parts if len(part.strip()) >= minimum]
+    return [squash(part) for part in parts if len(part.strip()) >= minimum]
 
 
 OPTION = re.compile(r"^\s*[-*]\s*\*\*[A-H][.)]\*\*")
@@ -352,7 +353,7 @@ def item_stems(release_nb, questions: list[str]) -> list[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) >= MIN_DATA \
                     and len(node.value.split()) >= 3:
-                stems.append(_squash(_plain(node.value)))
+                stems.append(squash(_plain(node.value)))
     return sorted(set(stems))
 
 
@@ -427,7 +428,7 @@ def shared_stems(assignment: str, stems: list[str], texts: list[Text]) -> list[s
     for text in texts:
         if text.exercise == assignment:
             continue
-        squashed = _squash(_plain(text.text))
+        squashed = squash(_plain(text.text))
         hits = [stem for stem in stems if stem in squashed]
         if hits:
             found.append(f"{len(hits)} setning(er) fra oppgavetekstene eller dataene står også i {text.origin}, "
