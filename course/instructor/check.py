@@ -250,13 +250,14 @@ def check_assignment(root: Path, assignment: str, work: Path, texts: list[Text] 
     if released.is_dir():
         check_leaks(source, released, result)
     fresh_nb = copy / "exercises" / assignment / f"{assignment}.ipynb"
-    if fresh_nb.is_file() or blank.is_file():
-        check_giveaways(assignment, source, fresh_nb if fresh_nb.is_file() else blank, result)
+    student_nb = fresh_nb if fresh_nb.is_file() else blank if blank.is_file() else None
+    if student_nb:
+        check_giveaways(assignment, source, student_nb, result)
 
     # 7. Every autograded item says what it asks of the student; 8. no answer can be read elsewhere.
     check_levels(read_notebook(source), result)
-    if fresh_nb.is_file() or blank.is_file():
-        check_copyable(assignment, source, fresh_nb if fresh_nb.is_file() else blank, copy / "solutions" / assignment,
+    if student_nb:
+        check_copyable(assignment, source, student_nb, copy / "solutions" / assignment,
                        student_texts(root) if texts is None else texts, result)
     return result
 
