@@ -175,11 +175,49 @@ def student_facing_texts() -> dict[str, str]:
     return texts
 
 
+def _strings(source: str) -> set[str]:
+    found = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.STRING:
+                found.add(_string_value(tok.string))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return found
+
+
+def _nynorsk_notebook_text(path: Path) -> str:
+    """A nynorsk source's prose: markdown, comments, and the string literals it does not share with bokmål.
+
+    A literal the bokmål cell has too (a column name, a data label, an answer)
+    is code the two målformer must share, not nynorsk text.
+    """
+    nb = nbformat.read(path, as_version=4)
+    bokmal = nbformat.read(ROOT / "solutions" / path.parent.name / path.name, as_version=4)
+    parts = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            parts.append(_clean_markdown(cell.source))
+        elif cell.cell_type == "code":
+            shared = _strings(bokmal.cells[i].source) if i < len(bokmal.cells) else set()
+            prose = []
+            try:
+                for tok in tokenize.generate_tokens(io.StringIO(cell.source).readline):
+                    if tok.type == tokenize.COMMENT:
+                        prose.append(tok.string.lstrip("#"))
+                    elif tok.type == tokenize.STRING and _string_value(tok.string) not in shared:
+                        prose.append(_string_value(tok.string))
+            except (tokenize.TokenError, IndentationError, SyntaxError):
+                prose.append(cell.source)
+            parts.append("\n".join(prose))
+    return "\n".join(parts)
+
+
 def nynorsk_texts() -> dict[str, str]:
     """Every nynorsk text, by its path relative to the repository."""
     texts: dict[str, str] = {}
     for path in sorted(ROOT.glob("solutions_nynorsk/*/*.ipynb")):
-        texts[str(path.relative_to(ROOT))] = _notebook_text(path)
+        texts[str(path.relative_to(ROOT))] = _nynorsk_notebook_text(path)
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         parts = NYNORSK_PART.findall(path.read_text(encoding="utf-8")) if path.exists() else []
         if parts:
