@@ -194,6 +194,17 @@ def _nynorsk_notebook_text(path: Path) -> str:
     """
     nb = nbformat.read(path, as_version=4)
     bokmal = nbformat.read(ROOT / "solutions" / path.parent.name / path.name, as_version=4)
+    # The bokmål code's names and one-word literals (variables, columns, data labels such as `raushet`):
+    # the nynorsk text may name them, for example in an explanation's code.
+    code_words = set()
+    for cell in bokmal.cells:
+        if cell.cell_type == "code":
+            code_words |= {w for w in _strings(cell.source) if w.strip() and " " not in w}
+            try:
+                code_words |= {t.string for t in tokenize.generate_tokens(io.StringIO(cell.source).readline)
+                               if t.type == tokenize.NAME}
+            except (tokenize.TokenError, IndentationError, SyntaxError):
+                pass
     parts = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
@@ -210,7 +221,8 @@ def _nynorsk_notebook_text(path: Path) -> str:
             except (tokenize.TokenError, IndentationError, SyntaxError):
                 prose.append(cell.source)
             parts.append("\n".join(prose))
-    return "\n".join(parts)
+    words = "|".join(re.escape(w) for w in sorted(code_words, key=len, reverse=True))
+    return re.sub(rf"(?<![\wæøåÆØÅ])(?:{words})(?![\wæøåÆØÅ])", " ", "\n".join(parts)) if words else "\n".join(parts)
 
 
 def nynorsk_texts() -> dict[str, str]:
