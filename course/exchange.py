@@ -98,7 +98,7 @@ from nbgrader.exchange.default.submit import ExchangeSubmit
 from nbgrader.utils import check_mode, ignore_patterns, parse_utc
 from traitlets import Float
 
-from course.malform import NYNORSK, bokmal_file, choose, nynorsk_file, set_malform
+from course.malform import NYNORSK, SOURCE_DIR, bokmal_file, choose, nynorsk_file, set_malform
 
 ROOT_MODE = 0o1777  # sticky, writable by all (nbgrader requires that every account can write to the root)
 COURSE_MODE = 0o755
@@ -208,6 +208,21 @@ class SecureExchangeReleaseAssignment(ExchangeReleaseAssignment):
         if not check_mode(root, write=True, execute=True):
             self.fail(f"Du kan ikke skrive til utvekslingsmappen {root}. Be administratoren sette den opp "
                       "med python -m course.exchange.")
+
+    def init_src(self):
+        """nbgrader's, and then: an exercise with a nynorsk source is released in both målformer, or not at all.
+
+        ``nbgrader generate_assignment --force`` alone removes the nynorsk student
+        version (it empties the release folder); ``course generate`` makes both.
+        """
+        super().init_src()
+        nynorsk = Path(self.coursedir.root) / SOURCE_DIR / self.coursedir.assignment_id
+        for source in sorted(nynorsk.glob("*.ipynb")):
+            released = Path(self.src_path) / nynorsk_file(source.name)
+            if not released.is_file():
+                self.fail(f"Nynorskversjonen av {self.coursedir.assignment_id} mangler i {self.src_path} "
+                          f"({released.name}). Lag studentversjonene med `course generate "
+                          f"{self.coursedir.assignment_id}` (ikke bare nbgrader generate_assignment), og legg ut på nytt.")
 
     def init_dest(self):
         course_path = os.path.join(self.root, self.coursedir.course_id)

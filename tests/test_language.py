@@ -24,6 +24,7 @@ Those are left out of the bokmål check, and a bokmål word in them fails.
 from __future__ import annotations
 
 import ast
+import copy
 import io
 import re
 import shutil
@@ -186,6 +187,34 @@ def _strings(source: str) -> set[str]:
     return found
 
 
+KEPT = re.compile(r"«[^«»]*»|(?<!\*)\*[^*\n]+\*(?!\*)")
+
+
+def _data_literals(source: str) -> list[str]:
+    """The string literals of bokmål code that are data, not messages: labels, columns, answers.
+
+    Messages (an assert's message, the arguments of print and of a raised
+    exception) are translated; everything else the two målformer share.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    messages = set()
+    for node in ast.walk(tree):
+        parts = []
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            parts = [node.msg]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            parts = node.args
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            parts = node.exc.args
+        for part in parts:
+            messages.update(id(n) for n in ast.walk(part))
+    return [n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in messages]
+
+
 def _nynorsk_notebook_text(path: Path) -> str:
     """A nynorsk source's prose: markdown, comments, and the string literals it does not share with bokmål.
 
@@ -196,10 +225,15 @@ def _nynorsk_notebook_text(path: Path) -> str:
     bokmal = nbformat.read(ROOT / "solutions" / path.parent.name / path.name, as_version=4)
     # The bokmål code's names and one-word literals (variables, columns, data labels such as `raushet`):
     # the nynorsk text may name them, for example in an explanation's code.
+    # Data cells' prose literals (a risk described in a table) are to be translated, so only their
+    # one-word literals count; in test and answer cells every non-message literal is shared data.
     code_words = set()
     for cell in bokmal.cells:
         if cell.cell_type == "code":
-            code_words |= {w for w in _strings(cell.source) if w.strip() and " " not in w}
+            meta = cell.metadata.get("nbgrader", {})
+            graded = meta.get("grade") or meta.get("solution")
+            code_words |= {w for literal in _data_literals(cell.source) if graded or " " not in literal.strip()
+                           for w in _words(literal)}
             try:
                 code_words |= {t.string for t in tokenize.generate_tokens(io.StringIO(cell.source).readline)
                                if t.type == tokenize.NAME}
@@ -207,6 +241,11 @@ def _nynorsk_notebook_text(path: Path) -> str:
                 pass
     parts = []
     for i, cell in enumerate(nb.cells):
+        # A quotation in «…» or a title in *…* that the bokmål cell has word for word is kept, not translated.
+        kept = set(KEPT.findall(bokmal.cells[i].source)) if i < len(bokmal.cells) else set()
+        if kept:
+            cell = copy.copy(cell)
+            cell.source = KEPT.sub(lambda m: " " if m.group(0) in kept else m.group(0), cell.source)
         if cell.cell_type == "markdown":
             parts.append(_clean_markdown(cell.source))
         elif cell.cell_type == "code":
