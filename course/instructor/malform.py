@@ -39,6 +39,8 @@ from .common import last_error, nbgrader, nbgrader_meta, read_notebook
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS",
            "=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===", "# FORKLARING:", "# NBVAL_CHECK_OUTPUT")
 TEXT = "…"
+# What a nynorsk student sees where the solution was (nbgrader_config.py has the bokmål one).
+CODE_STUB_NN = "# Fyll inn svaret ditt ovanfor, og køyr cella med Shift+Enter."
 
 
 def nynorsk_source(root: Path, assignment: str, notebook: str | None = None) -> Path:
@@ -189,6 +191,9 @@ def generate_nynorsk(root: Path, assignment: str, destination: Path, work: Path)
         shutil.rmtree(course)
     (course / "solutions" / assignment).mkdir(parents=True)
     shutil.copy(Path(root) / "nbgrader_config.py", course)
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(f"\n# The nynorsk student version's own placeholder (course/instructor/malform.py).\n"
+                     f"c.ClearSolutions.code_stub = {{'python': {CODE_STUB_NN!r}}}\n")
     shutil.copy(source, course / "solutions" / assignment / f"{assignment}.ipynb")
     proc = nbgrader(course, "generate_assignment", assignment, "--force", f"--CourseDirectory.root={course}",
                     in_process=True)
