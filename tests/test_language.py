@@ -264,6 +264,21 @@ def _nynorsk_notebook_text(path: Path) -> str:
     return re.sub(rf"(?<![\wæøåÆØÅ])(?:{words})(?![\wæøåÆØÅ])", " ", "\n".join(parts)) if words else "\n".join(parts)
 
 
+def _without_bokmal_column(text: str) -> str:
+    """A glossary table in a nynorsk text (first column headed «Bokmål») without that column."""
+    lines, glossary = [], False
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = line.split("|")
+            glossary = glossary or cells[1].strip() == "Bokmål"
+            if glossary and len(cells) > 2:
+                line = "|" + "|".join(cells[2:])
+        else:
+            glossary = False
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def nynorsk_texts() -> dict[str, str]:
     """Every nynorsk text, by its path relative to the repository."""
     texts: dict[str, str] = {}
@@ -272,7 +287,7 @@ def nynorsk_texts() -> dict[str, str]:
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         parts = NYNORSK_PART.findall(path.read_text(encoding="utf-8")) if path.exists() else []
         if parts:
-            texts[str(path.relative_to(ROOT))] = _clean_markdown("\n".join(parts))
+            texts[str(path.relative_to(ROOT))] = _clean_markdown(_without_bokmal_column("\n".join(parts)))
     for path in sorted((ROOT / "course").rglob("*.py")):
         text = _python_messages(path, nynorsk=True)
         if text.strip():

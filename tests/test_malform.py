@@ -100,7 +100,7 @@ def test_drift_accepts_translated_messages_and_data_text():
     ("level", "celle 5 (test_1a): kursmetadataene (nivå) er ulike"),
     ("deleted", "bokmål har 31 celler, nynorsk 30"),
     ("marker", "«# FORKLARING:» står 1 gang(er) på bokmål og 0 på nynorsk"),
-    ("not_nynorsk", "ikke merket som nynorsk"),
+    ("not_nynorsk", "ikke merket som nynorsk i metadataene"),
 ])
 def test_drift_catches_each_kind_of_change(plant: str, expected: str):
     """Does a change that reaches one målform and not the other show, naming the cell?"""

@@ -15,7 +15,8 @@ from ..malform import nynorsk_file
 from .levels import LEVELS, MIN_SHARE, autograded_items, distribution, missing_levels, share_beyond_recall
 
 # The intro's points sentence, in bokmål («til sammen», «rettes») or nynorsk («til saman», «blir retta»).
-TOTAL = re.compile(r"til sam(?:men|an)\s*\**\s*(\d+(?:[.,]\d+)?)\s*poeng", re.I)
+SUM_WORD_NN = "saman"  # nynorsk for «sammen»
+TOTAL = re.compile(r"til (?:sammen|" + SUM_WORD_NN + r")\s*\**\s*(\d+(?:[.,]\d+)?)\s*poeng", re.I)
 SPLIT = re.compile(r"(\d+(?:[.,]\d+)?)\s*poeng (?:rettes|blir retta) automatisk og\s*(\d+(?:[.,]\d+)?)\s*poeng "
                    r"(?:rettes|blir retta)", re.I)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME", "END MARK SCHEME")

@@ -134,7 +134,7 @@ def drift(bokmal, nynorsk) -> list[str]:
     """
     problems = []
     if malform_of(nynorsk) != NYNORSK:
-        problems.append("notatboken er ikke merket som nynorsk (metadata kurs.målform = \"nn\")")
+        problems.append("notatboken er ikke merket som nynorsk i metadataene (kurs.målform)")
     if len(bokmal.cells) != len(nynorsk.cells):
         problems.append(f"bokmål har {len(bokmal.cells)} celler, nynorsk {len(nynorsk.cells)}: "
                         "cellene må være de samme, i samme rekkefølge")
