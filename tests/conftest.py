@@ -143,6 +143,21 @@ class Course:
         return proc
 
 
+    def generate(self, assignment: str, cli: bool = False) -> None:
+        """The student versions of an exercise, bokmål and nynorsk, as `course generate` makes them.
+
+        (``nbgrader generate_assignment`` alone makes only the bokmål one, and the
+        course's release then refuses the exercise.)
+        """
+        if cli:
+            proc = subprocess.run([str(BIN / "course"), "generate", assignment], cwd=self.root, env=self.env,
+                                  capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+        else:
+            from course.instructor.malform import generate_all
+
+            generate_all(self.root, [assignment])
+
     def student(self, *args: str, home: Path, in_process: bool = True) -> subprocess.CompletedProcess:
         """An nbgrader command as a student in their own folder, which has no course config.
 

@@ -96,7 +96,7 @@ def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
     course = copy_course(tmp / "kurs", tmp / "exchange")
     warned = add_warnings(source_nb(course))
-    course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+    course.generate(ASSIGNMENT)
     course.nbgrader("release_assignment", ASSIGNMENT)
     source = source_nb(course)
     for student in STUDENTS:

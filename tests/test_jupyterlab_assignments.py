@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def released(course: Course, monkeypatch) -> Course:
-    course.nbgrader("generate_assignment", "oppgave_01", "--force")
+    course.generate("oppgave_01")
     course.nbgrader("release_assignment", "oppgave_01")
     monkeypatch.setenv("NBGRADER_EXCHANGE", str(course.exchange))
     return course

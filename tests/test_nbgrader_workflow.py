@@ -47,7 +47,7 @@ def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
     manual_points = points(source, kind="manual")
     assert auto_points > 0 and manual_points > 0, "an exercise needs both autograded and manually graded points"
 
-    run("generate_assignment", assignment, "--force")
+    course.generate(assignment, cli=cli)
     run("release_assignment", assignment)
 
     students = {"elev_a": "answered", "elev_b": "blank", "elev_c": "half"}

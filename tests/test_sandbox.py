@@ -33,9 +33,10 @@ def _new_course(base: Path) -> Course:
     root = base / "kurs"
     root.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for folder in ("solutions", "solutions_nynorsk"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     course = Course(root, base / "exchange")
-    course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+    course.generate(ASSIGNMENT)
     return course
 
 
@@ -259,7 +260,7 @@ def test_grading_works_in_a_copy_of_the_course_that_has_its_own_package(tmp_path
     course = _new_course(tmp_path / "kopi")
     shutil.copytree(ROOT / "course", course.root / "course", ignore=shutil.ignore_patterns("__pycache__"))
     source = course.root / "solutions" / assignment / f"{assignment}.ipynb"
-    course.nbgrader("generate_assignment", assignment, "--force")
+    course.generate(assignment)
     course.nbgrader("release_assignment", assignment)
     home = tmp_path / "elev"
     home.mkdir()

@@ -80,7 +80,7 @@ def _open_assignment_list(page: Page) -> None:
 
 @pytest.fixture(scope="module")
 def submission(browser, lab: Lab) -> Submission:
-    lab.course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+    lab.course.generate(ASSIGNMENT)
     lab.course.nbgrader("release_assignment", ASSIGNMENT)
     page = new_page(browser, lab, "mine_oppgaver")
     try:
