@@ -98,9 +98,7 @@ hub-install: hub-env node_modules/.package-lock.json
 	HUB_ENV="$(HUB_ENV)" deploy/install-systemd.sh
 
 exercises: $(STAMP)
-	for dir in solutions/oppgave_*/; do \
-		$(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --CourseDirectory.root="$(CURDIR)" || exit 1; \
-	done
+	$(BIN)/course --kurs "$(CURDIR)" generate
 
 # Time autograding: plain `nbgrader autograde` against the course's sandboxed,
 # parallel grader on the same 40 submissions, and the floor (a bare kernel).

@@ -79,8 +79,24 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.SandboxedKernelManager.time_limit = 300
 
+# Two målformer, one exercise (course/instructor/malform.py): a notebook answered
+# in nynorsk is handed in under the exercise's name, marked kurs.målform = nn.
+# When grading, nbgrader puts the source's locked cells and tests back; this
+# step then puts the nynorsk source's (solutions_nynorsk/) in their place, so
+# the tests are the same and the messages, explanations and task texts are the
+# student's own målform. The mark is kept in the autograded notebook for the
+# feedback's words.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "course.instructor.malform.OverwriteCellsMalform",  # instead of nbgrader's OverwriteCells
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("kurs", "målform")}
+
 # A student who deletes a graded cell gets it back from the source when grading.
-c.OverwriteCells.add_missing_cells = True
+c.OverwriteCells.add_missing_cells = True  # OverwriteCellsMalform inherits it
 
 # What a student sees where the solution was. Every answer cell shows the
 # variable to fill in above its solution region (svar_1a = ""), so a blank

@@ -93,9 +93,12 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
+from nbgrader.exchange.abc.exchange import ExchangeError
 from nbgrader.exchange.default.submit import ExchangeSubmit
 from nbgrader.utils import check_mode, ignore_patterns, parse_utc
 from traitlets import Float
+
+from course.malform import NYNORSK, SOURCE_DIR, bokmal_file, choose, nynorsk_file, set_malform
 
 ROOT_MODE = 0o1777  # sticky, writable by all (nbgrader requires that every account can write to the root)
 COURSE_MODE = 0o755
@@ -206,6 +209,21 @@ class SecureExchangeReleaseAssignment(ExchangeReleaseAssignment):
             self.fail(f"Du kan ikke skrive til utvekslingsmappen {root}. Be administratoren sette den opp "
                       "med python -m course.exchange.")
 
+    def init_src(self):
+        """nbgrader's, and then: an exercise with a nynorsk source is released in both målformer, or not at all.
+
+        ``nbgrader generate_assignment --force`` alone removes the nynorsk student
+        version (it empties the release folder); ``course generate`` makes both.
+        """
+        super().init_src()
+        nynorsk = Path(self.coursedir.root) / SOURCE_DIR / self.coursedir.assignment_id
+        for source in sorted(nynorsk.glob("*.ipynb")):
+            released = Path(self.src_path) / nynorsk_file(source.name)
+            if not released.is_file():
+                self.fail(f"Nynorskversjonen av {self.coursedir.assignment_id} mangler i {self.src_path} "
+                          f"({released.name}). Lag studentversjonene med `course generate "
+                          f"{self.coursedir.assignment_id}` (ikke bare nbgrader generate_assignment), og legg ut på nytt.")
+
     def init_dest(self):
         course_path = os.path.join(self.root, self.coursedir.course_id)
         if self.coursedir.course_id and os.path.lexists(course_path):
@@ -242,6 +260,37 @@ class SecureExchangeReleaseAssignment(ExchangeReleaseAssignment):
 # Submit
 
 
+class MalformError(ExchangeError):
+    """A student answered in both målformer of an exercise: nothing is submitted, and they are told why."""
+
+
+def hand_in_one_malform(folder: str | os.PathLike, release: str | os.PathLike) -> None:
+    """Leave one version of each notebook in a submission being built: the one the student answered.
+
+    An exercise is released in bokmål (``oppgave_01.ipynb``) and nynorsk
+    (``oppgave_01_nynorsk.ipynb``); nbgrader's gradebook knows the first name
+    only. The version with answers is handed in under that name, marked with its
+    målform (``metadata.kurs.målform``), and the other is left out of the
+    submission (it stays in the student's own folder). Answers in both: nothing
+    is guessed; ``MalformError`` says in both målformer what to do.
+    """
+    import nbformat
+
+    folder, release = Path(folder), Path(release)
+    for released in sorted(release.glob("*.ipynb")):
+        name = released.name
+        if bokmal_file(name) is not None or not (folder / nynorsk_file(name)).is_file():
+            continue
+        choice = choose(folder, name, release)
+        if choice.both:
+            raise MalformError(choice.message)
+        if choice.malform == NYNORSK:
+            nb = nbformat.read(choice.path, as_version=4)
+            set_malform(nb, NYNORSK)
+            nbformat.write(nb, folder / name)
+        (folder / nynorsk_file(name)).unlink()
+
+
 class SecureExchangeSubmit(ExchangeSubmit):
     """Submit into a folder only the student and the grader can read (0750, files 0640).
 
@@ -249,6 +298,13 @@ class SecureExchangeSubmit(ExchangeSubmit):
     its name starts with a dot, so collect never picks it up) and moved into
     place complete, with its final permissions, in one rename.
     """
+
+    def one_malform(self, folder: str) -> None:
+        try:
+            hand_in_one_malform(folder, self.release_path)
+        except MalformError as error:
+            self.log.fatal(str(error))  # the command line shows the log; JupyterLab shows the exception
+            raise
 
     def copy_files(self):
         self.init_release()
@@ -275,6 +331,7 @@ class SecureExchangeSubmit(ExchangeSubmit):
                 with open(os.path.join(staging, name), "w") as fh:
                     fh.write(text)
             self.do_copy(self.src_path, work)
+            self.one_malform(work)
             for name, _ in extra:
                 os.replace(os.path.join(staging, name), os.path.join(work, name))
             self.set_perms(work, fileperms=SUBMISSION_FILE_MODE, dirperms=SUBMISSION_DIR_MODE)
@@ -286,6 +343,7 @@ class SecureExchangeSubmit(ExchangeSubmit):
         if not os.path.isdir(self.cache_path):
             os.makedirs(self.cache_path)
         self.do_copy(self.src_path, cache_path)
+        self.one_malform(cache_path)
         with open(os.path.join(cache_path, "timestamp.txt"), "w") as fh:
             fh.write(self.timestamp)
         with open(os.path.join(cache_path, "submission_secret.txt"), "w") as fh:

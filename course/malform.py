@@ -20,7 +20,6 @@ student's own server (the exchange), so it needs nothing but nbformat.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,11 @@ BOKMAL, NYNORSK = "nb", "nn"
 NAMES = {BOKMAL: "bokmål", NYNORSK: "nynorsk"}
 SUFFIX = "_nynorsk"
 SOURCE_DIR = "solutions_nynorsk"
-SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION\n?", re.S)
+# What a student who answered in both versions is told, in both målformer (the submission is refused).
+BOTH_NB = ("Du har svart både i {0} (bokmål) og i {1} (nynorsk). Bare én av dem kan leveres. Flytt svarene du "
+           "vil levere, over i den ene filen, og slett den andre (eller fjern svarene i den), og lever på nytt.")
+BOTH_NN = ("Du har svart både i {0} (bokmål) og i {1} (nynorsk). Berre éi av dei kan leverast. Flytt svara du "
+           "vil levere, over i den eine fila, og slett den andre (eller fjern svara i henne), og lever på nytt.")
 
 
 def source_hash(text: str) -> str:
@@ -118,14 +121,8 @@ def choose(folder: Path, notebook: str, released_folder: Path | None) -> Choice:
     rel_nn = released_folder / nynorsk_file(notebook) if released_folder else None
     in_nb, in_nn = work(nb_path, rel_nb), work(nn_path, rel_nn)
     if in_nb and in_nn:
-        return Choice(None, None, both=True, message=(
-            f"Du har svart både i {notebook} (bokmål) og i {nynorsk_file(notebook)} (nynorsk). "
-            "Bare én av dem kan leveres. Flytt svarene du vil levere over i den ene fila, og slett den andre "
-            "(eller tøm svarcellene i den), og lever på nytt. / "
-            f"Du har svart både i {notebook} (bokmål) og i {nynorsk_file(notebook)} (nynorsk). "
-            "Berre éi av dei kan leverast. Flytt svara du vil levere, over i den eine fila, og slett den andre "
-            "(eller tøm svarcellene i henne), og lever på nytt."
-        ))
+        return Choice(None, None, both=True, message=BOTH_NB.format(notebook, nynorsk_file(notebook))
+                      + " / " + BOTH_NN.format(notebook, nynorsk_file(notebook)))
     if in_nn:
         return Choice(NYNORSK, nn_path)
     return Choice(BOKMAL, nb_path)

@@ -1,6 +1,7 @@
 """Make a first nynorsk draft of an exercise with Apertium (bokmål -> nynorsk, e-infinitive).
 
     python scripts/nynorsk_utkast.py oppgave_01 [--ut FIL]
+    python scripts/nynorsk_utkast.py oppgave_01 --godkjenn
 
 Writes ``solutions_nynorsk/oppgave_01/oppgave_01.ipynb`` (or FIL): the bokmål
 source's cells in the same order with the same metadata, each marked with the
@@ -10,6 +11,10 @@ comments and string literals are (the code itself is the same in both
 målformer). The draft is machine translation: every line must then be read and
 corrected by a person before it is committed (see docs/stilark.md). Needs
 Debian's ``apertium-nno-nob``.
+
+``--godkjenn`` makes no draft: after a change to the bokmål source, once the
+nynorsk cells that ``course check`` names have been brought up to date by hand,
+it records the bokmål cells' new fingerprints in the nynorsk source.
 """
 
 from __future__ import annotations
@@ -94,7 +99,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("oppgave")
     parser.add_argument("--ut", type=Path)
+    parser.add_argument("--godkjenn", action="store_true",
+                        help="skriv de nye fingeravtrykkene når nynorsken er oppdatert (lager ikke utkast)")
     args = parser.parse_args()
+    if args.godkjenn:
+        from course.instructor.malform import accept
+
+        try:
+            changed = accept(ROOT, args.oppgave)
+        except ValueError as error:
+            print(f"Kan ikke godkjenne: {error}.", file=sys.stderr)
+            return 1
+        print(f"Nye fingeravtrykk for {', '.join(changed)}." if changed else "Alle fingeravtrykkene var oppdatert.")
+        return 0
     source = ROOT / "solutions" / args.oppgave / f"{args.oppgave}.ipynb"
     target = args.ut or ROOT / SOURCE_DIR / args.oppgave / f"{args.oppgave}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)

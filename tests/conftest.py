@@ -23,6 +23,7 @@ LAYERS = (
     ("tests/browser/", "nettleser (JupyterLab + chromium)"),
     ("lessons/", "nbval: leksjonene"),
     ("solutions/", "nbval: løsningene"),
+    ("solutions_nynorsk/", "nbval: løsningene på nynorsk"),
     ("tests/test_nbgrader_workflow.py", "nbgrader: hele semesteret"),
     ("tests/test_cli.py", "nbgrader: course grade/check/report"),
     ("tests/test_sandbox.py", "nbgrader: sandkassen"),
@@ -168,4 +169,5 @@ def course(tmp_path: Path) -> Course:
     (root / "mine_oppgaver").mkdir()
     shutil.copy(ROOT / "mine_oppgaver" / "nbgrader_config.py", root / "mine_oppgaver")
     shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "solutions_nynorsk", root / "solutions_nynorsk", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return Course(root, tmp_path / "exchange")

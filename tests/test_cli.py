@@ -47,6 +47,7 @@ def copy_course(root: Path, exchange: Path) -> Course:
     root.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "solutions_nynorsk", root / "solutions_nynorsk", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copytree(ROOT / "exercises", root / "exercises", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return Course(root, exchange)
 

@@ -118,7 +118,10 @@ def _assignment(listing: dict, status: str | None = None) -> dict:
 
 
 def test_a_term_on_the_class_server(klasse: Klasse):
-    """Release, fetch, answer, validate, submit, collect, grade on PostgreSQL, grade by hand, feedback: all through the hub."""
+    """Release, fetch, answer, validate, submit, collect, grade on PostgreSQL, grade by hand, feedback: all through the hub.
+
+    Kari answers in the nynorsk version (issue 25), Ola hands in the blank exercise.
+    """
     per = klasse.hub.login(klasse.per)
     fg = "/services/formgrader/formgrader/api"
 
@@ -128,6 +131,7 @@ def test_a_term_on_the_class_server(klasse: Klasse):
     assert reply.json()["success"], f"release failed: {reply.json()}"
 
     source = klasse.course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nn_source = klasse.course / "solutions_nynorsk" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     auto_points = points(source, kind="auto")
     students = {klasse.kari: "answered", klasse.ola: "blank"}
     people = {}
@@ -142,14 +146,15 @@ def test_a_term_on_the_class_server(klasse: Klasse):
         reply = person.server("POST", "assignments/fetch", data={"course_id": COURSE_ID, "assignment_id": ASSIGNMENT})
         assert reply.status_code == 200, reply.text[:500]
         fetched = _assignment(reply.json(), "fetched")
-        path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-        assert any(nb["notebook_id"] == ASSIGNMENT for nb in fetched["notebooks"]), fetched
+        ids = sorted(nb["notebook_id"] for nb in fetched["notebooks"])
+        assert ids == [ASSIGNMENT, f"{ASSIGNMENT}_nynorsk"], fetched
+        path = f"{ASSIGNMENT}/{ASSIGNMENT}_nynorsk.ipynb" if how == "answered" else f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
         content = person.server("GET", f"api/contents/{path}?content=1")
         assert content.status_code == 200, f"{student} has no fetched notebook: {content.status_code}"
 
         if how == "answered":
             nb = nbformat.from_dict(content.json()["content"])
-            nb = answer_like_the_solution(nb, source, REFLECTION)
+            nb = answer_like_the_solution(nb, nn_source, REFLECTION)
             saved = person.server("PUT", f"api/contents/{path}",
                                   json={"type": "notebook", "format": "json", "content": nb})
             assert saved.status_code == 200, saved.text[:500]
@@ -171,6 +176,7 @@ def test_a_term_on_the_class_server(klasse: Klasse):
     graded = klasse.as_grader("course", "grade", ASSIGNMENT, check=False)
     report = graded.stdout + graded.stderr
     assert f"Retting av {ASSIGNMENT}: 2 innleveringer, 2 rettet, 0 ikke rettet." in report, report
+    assert "Målform: 1 svarte på bokmål, 1 på nynorsk" in report, report
 
     submissions = {s["student"]: s for s in per.api("GET", f"{fg}/submissions/{ASSIGNMENT}").json()}
     assert submissions[klasse.kari]["code_score"] == auto_points, submissions[klasse.kari]
@@ -216,8 +222,10 @@ def test_a_term_on_the_class_server(klasse: Klasse):
         assert len(stamps) == 1, stamps
         page = person.server("GET", f"api/contents/{ASSIGNMENT}/feedback/{stamps[0]}/{ASSIGNMENT}.html?content=1")
         text = page.json()["content"]
-        # Each student's own feedback: Kari's holds her reflection, Ola's does not.
+        # Each student's own feedback: Kari's holds her reflection, Ola's does not; each in their målform.
         assert (REFLECTION in text) == (student == klasse.kari), f"{student} got someone else's feedback"
+        lang = "nn" if student == klasse.kari else "nb"
+        assert f'<html lang="{lang}">' in text, f"{student}'s feedback is not in their målform"
     klasse.term_driven = True
 
 
@@ -274,6 +282,9 @@ def test_a_student_cannot_read_the_solutions(klasse: Klasse):
     assert solution.is_file()
     _denied(klasse.kari, "cat", str(solution))
     _denied(klasse.kari, "ls", str(klasse.course / "solutions"))
+    nynorsk = klasse.course / "solutions_nynorsk" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert nynorsk.is_file()
+    _denied(klasse.kari, "cat", str(nynorsk))
 
 
 def test_a_student_gets_403_on_another_students_server_and_on_formgrader(klasse: Klasse):

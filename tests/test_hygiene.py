@@ -15,7 +15,7 @@ from conftest import ROOT, assignments
 from course.instructor.check import exemplar_leaks, exemplar_sentences
 
 LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
-SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb")) + sorted((ROOT / "solutions_nynorsk").glob("*/*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*/*.ipynb"))
 ALL = LESSONS + SOLUTIONS + EXERCISES
 CHECK = "# NBVAL_CHECK_OUTPUT"
@@ -27,7 +27,8 @@ def _ids(paths):
 
 
 def test_there_is_something_to_check():
-    assert LESSONS and SOLUTIONS and len(EXERCISES) == len(SOLUTIONS) == len(assignments())
+    # Each exercise in bokmål and nynorsk: two sources and two student versions.
+    assert LESSONS and SOLUTIONS and len(EXERCISES) == len(SOLUTIONS) == 2 * len(assignments())
 
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))

@@ -12,11 +12,19 @@ What is checked (student- and instructor-facing text only):
 - every string value in the content files (not keys, ids or ``kind``);
 - Norwegian string literals in ``course/`` (messages, widget labels);
 - README.md and docs/.
+
+Nynorsk (issue 25) is checked the same way with ``nn_NO`` and the reviewed
+word lists in ``config/ordliste/nynorsk/``: the nynorsk sources of the
+exercises (``solutions_nynorsk/``), the parts of a document between
+``<!-- nynorsk -->`` and ``<!-- /nynorsk -->``, and in ``course/`` the string
+constants assigned to a name that ends in ``_NN`` (or inside such a dict).
+Those are left out of the bokmål check, and a bokmål word in them fails.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import io
 import re
 import shutil
@@ -33,8 +41,11 @@ import yaml
 from conftest import ROOT
 
 WORDLISTS = ROOT / "config" / "ordliste"
+NN_WORDLISTS = WORDLISTS / "nynorsk"
 FORBIDDEN_FILE = WORDLISTS / "forbudt.txt"
 DICTIONARIES = "nb_NO,en_US"
+NN_DICTIONARIES = "nn_NO,en_US"
+NYNORSK_PART = re.compile(r"<!-- nynorsk -->(.*?)<!-- /nynorsk -->", re.S)
 
 # Words that mark a Python string literal as Norwegian prose (messages, labels),
 # as opposed to identifiers, HTML or English.
@@ -47,8 +58,9 @@ def _read_list(path: Path) -> list[str]:
 
 
 @cache
-def _personal_dictionary() -> str:
-    words = sorted({w for f in WORDLISTS.glob("*.txt") if f != FORBIDDEN_FILE for w in _read_list(f)})
+def _personal_dictionary(nynorsk: bool = False) -> str:
+    folder = NN_WORDLISTS if nynorsk else WORDLISTS
+    words = sorted({w for f in folder.glob("*.txt") if f != FORBIDDEN_FILE for w in _read_list(f)})
     return "\n".join(words) + "\n"
 
 
@@ -97,8 +109,22 @@ def _yaml_strings(value, key: str | None = None):
         yield value
 
 
-def _python_messages(path: Path) -> str:
-    """Norwegian string constants of a module, docstrings left out (they are English)."""
+def _nynorsk_nodes(tree: ast.AST) -> set[int]:
+    """The nodes inside a value assigned to a name ending in ``_NN`` (the module's nynorsk texts)."""
+    inside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id.endswith("_NN") for t in targets) and node.value is not None:
+                inside.update(id(n) for n in ast.walk(node.value))
+    return inside
+
+
+def _python_messages(path: Path, nynorsk: bool = False) -> str:
+    """Norwegian string constants of a module, docstrings left out (they are English).
+
+    Bokmål by default; with ``nynorsk``, only the constants of ``*_NN`` values.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     docstrings = set()
     for node in ast.walk(tree):
@@ -106,8 +132,11 @@ def _python_messages(path: Path) -> str:
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 docstrings.add(id(body[0].value))
+    in_nynorsk = _nynorsk_nodes(tree)
     texts = []
     for node in ast.walk(tree):
+        if (id(node) in in_nynorsk) != nynorsk:
+            continue
         if isinstance(node, ast.JoinedStr):
             text = " ".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
@@ -143,7 +172,126 @@ def student_facing_texts() -> dict[str, str]:
         texts[str(path.relative_to(ROOT))] = _python_messages(path)
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         if path.exists():
-            texts[str(path.relative_to(ROOT))] = _clean_markdown(path.read_text(encoding="utf-8"))
+            texts[str(path.relative_to(ROOT))] = _clean_markdown(NYNORSK_PART.sub(" ", path.read_text(encoding="utf-8")))
+    return texts
+
+
+def _strings(source: str) -> set[str]:
+    found = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.STRING:
+                found.add(_string_value(tok.string))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return found
+
+
+KEPT = re.compile(r"«[^«»]*»|(?<!\*)\*[^*\n]+\*(?!\*)")
+
+
+def _data_literals(source: str) -> list[str]:
+    """The string literals of bokmål code that are data, not messages: labels, columns, answers.
+
+    Messages (an assert's message, the arguments of print and of a raised
+    exception) are translated; everything else the two målformer share.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    messages = set()
+    for node in ast.walk(tree):
+        parts = []
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            parts = [node.msg]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            parts = node.args
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            parts = node.exc.args
+        for part in parts:
+            messages.update(id(n) for n in ast.walk(part))
+    return [n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in messages]
+
+
+def _nynorsk_notebook_text(path: Path) -> str:
+    """A nynorsk source's prose: markdown, comments, and the string literals it does not share with bokmål.
+
+    A literal the bokmål cell has too (a column name, a data label, an answer)
+    is code the two målformer must share, not nynorsk text.
+    """
+    nb = nbformat.read(path, as_version=4)
+    bokmal = nbformat.read(ROOT / "solutions" / path.parent.name / path.name, as_version=4)
+    # The bokmål code's names and one-word literals (variables, columns, data labels such as `raushet`):
+    # the nynorsk text may name them, for example in an explanation's code.
+    # Data cells' prose literals (a risk described in a table) are to be translated, so only their
+    # one-word literals count; in test and answer cells every non-message literal is shared data.
+    code_words = set()
+    for cell in bokmal.cells:
+        if cell.cell_type == "code":
+            meta = cell.metadata.get("nbgrader", {})
+            graded = meta.get("grade") or meta.get("solution")
+            code_words |= {w for literal in _data_literals(cell.source) if graded or " " not in literal.strip()
+                           for w in _words(literal)}
+            try:
+                code_words |= {t.string for t in tokenize.generate_tokens(io.StringIO(cell.source).readline)
+                               if t.type == tokenize.NAME}
+            except (tokenize.TokenError, IndentationError, SyntaxError):
+                pass
+    parts = []
+    for i, cell in enumerate(nb.cells):
+        # A quotation in «…» or a title in *…* that the bokmål cell has word for word is kept, not translated.
+        kept = set(KEPT.findall(bokmal.cells[i].source)) if i < len(bokmal.cells) else set()
+        if kept:
+            cell = copy.copy(cell)
+            cell.source = KEPT.sub(lambda m: " " if m.group(0) in kept else m.group(0), cell.source)
+        if cell.cell_type == "markdown":
+            parts.append(_clean_markdown(cell.source))
+        elif cell.cell_type == "code":
+            shared = _strings(bokmal.cells[i].source) if i < len(bokmal.cells) else set()
+            prose = []
+            try:
+                for tok in tokenize.generate_tokens(io.StringIO(cell.source).readline):
+                    if tok.type == tokenize.COMMENT:
+                        prose.append(tok.string.lstrip("#"))
+                    elif tok.type == tokenize.STRING and _string_value(tok.string) not in shared:
+                        prose.append(_string_value(tok.string))
+            except (tokenize.TokenError, IndentationError, SyntaxError):
+                prose.append(cell.source)
+            parts.append("\n".join(prose))
+    words = "|".join(re.escape(w) for w in sorted(code_words, key=len, reverse=True))
+    return re.sub(rf"(?<![\wæøåÆØÅ])(?:{words})(?![\wæøåÆØÅ])", " ", "\n".join(parts)) if words else "\n".join(parts)
+
+
+def _without_bokmal_column(text: str) -> str:
+    """A glossary table in a nynorsk text (first column headed «Bokmål») without that column."""
+    lines, glossary = [], False
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = line.split("|")
+            glossary = glossary or cells[1].strip() == "Bokmål"
+            if glossary and len(cells) > 2:
+                line = "|" + "|".join(cells[2:])
+        else:
+            glossary = False
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def nynorsk_texts() -> dict[str, str]:
+    """Every nynorsk text, by its path relative to the repository."""
+    texts: dict[str, str] = {}
+    for path in sorted(ROOT.glob("solutions_nynorsk/*/*.ipynb")):
+        texts[str(path.relative_to(ROOT))] = _nynorsk_notebook_text(path)
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        parts = NYNORSK_PART.findall(path.read_text(encoding="utf-8")) if path.exists() else []
+        if parts:
+            texts[str(path.relative_to(ROOT))] = _clean_markdown(_without_bokmal_column("\n".join(parts)))
+    for path in sorted((ROOT / "course").rglob("*.py")):
+        text = _python_messages(path, nynorsk=True)
+        if text.strip():
+            texts[str(path.relative_to(ROOT))] = text
     return texts
 
 
@@ -159,15 +307,15 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def _hunspell(words: list[str]) -> set[str]:
-    """The ``words`` that hunspell (nb_NO and en_US) with the project's word lists does not know."""
+def _hunspell(words: list[str], nynorsk: bool = False) -> set[str]:
+    """The ``words`` that hunspell (nb_NO or nn_NO, and en_US) with the project's word lists does not know."""
     if shutil.which("hunspell") is None:
         pytest.fail("hunspell mangler: kjør `make test`, som installerer den (eller `apt-get install hunspell hunspell-no hunspell-en-us`).")
     with tempfile.TemporaryDirectory() as folder:  # one per call: test processes run side by side
         dictionary = Path(folder) / "ordliste.dic"
-        dictionary.write_text(_personal_dictionary(), encoding="utf-8")
+        dictionary.write_text(_personal_dictionary(nynorsk), encoding="utf-8")
         result = subprocess.run(
-            ["hunspell", "-d", DICTIONARIES, "-p", str(dictionary), "-i", "utf-8", "-l"],
+            ["hunspell", "-d", NN_DICTIONARIES if nynorsk else DICTIONARIES, "-p", str(dictionary), "-i", "utf-8", "-l"],
             input="\n".join(words),
             capture_output=True,
             text=True,
@@ -248,3 +396,60 @@ def test_word_lists_do_not_whitelist_a_known_misspelling():
         if path != FORBIDDEN_FILE:
             overlap = forbidden & {w.lower() for w in _read_list(path)}
             assert not overlap, f"{path.name} godtar feilstavingene {sorted(overlap)}"
+
+
+# ---------------------------------------------------------------------------
+# Nynorsk
+
+
+NN_TEXTS = nynorsk_texts()
+
+
+@cache
+def _unknown_in_nynorsk() -> tuple[frozenset[str], frozenset[str]]:
+    words = sorted({word for text in NN_TEXTS.values() for word in _words(text)})
+    return frozenset(words), frozenset(_hunspell(words, nynorsk=True))
+
+
+def misspelled_nynorsk(text: str) -> list[str]:
+    """The words of ``text`` that hunspell (nn_NO) and the nynorsk word lists do not know."""
+    words = set(_words(text))
+    checked, unknown = _unknown_in_nynorsk()
+    wrong = words & unknown
+    rest = sorted(words - checked)
+    if rest:
+        wrong |= _hunspell(rest, nynorsk=True)
+    return sorted(wrong)
+
+
+def test_there_are_nynorsk_texts_to_check():
+    assert len([p for p in NN_TEXTS if p.startswith("solutions_nynorsk/")]) == len(list(ROOT.glob("solutions/*/*.ipynb")))
+
+
+@pytest.mark.parametrize("path", sorted(NN_TEXTS))
+def test_spelling_nynorsk(path: str):
+    """Does hunspell (nn_NO) with the nynorsk word lists know every word of this nynorsk text?"""
+    wrong = misspelled_nynorsk(NN_TEXTS[path])
+    assert not wrong, (
+        f"{path}: ukjende ord på nynorsk {wrong}. Rett stavefeilen (eller bokmålsforma), eller legg eit "
+        "rett fagord eller namn i ei fil i config/ordliste/nynorsk/."
+    )
+
+
+@pytest.mark.parametrize("path", sorted(NN_TEXTS))
+def test_no_misspelling_from_the_source_article_nynorsk(path: str):
+    assert not forbidden_in(NN_TEXTS[path]), f"{path}: feilstavinga(ne) {forbidden_in(NN_TEXTS[path])} frå kjeldeartikkelen."
+
+
+@pytest.mark.parametrize("bokmal", ["ikke", "hvordan", "brukermedvirkning", "tjenesten", "deltakelse"])
+def test_nynorsk_gate_catches_a_bokmal_word(bokmal: str):
+    """Would a bokmål form left in a nynorsk exercise fail the gate?"""
+    text = next(t for p, t in NN_TEXTS.items() if p.startswith("solutions_nynorsk/")) + f"\nDette gjeld {bokmal} i kommunen."
+    assert bokmal in misspelled_nynorsk(text)
+
+
+def test_nynorsk_word_lists_do_not_whitelist_a_known_misspelling():
+    forbidden = {w.lower() for w in _read_list(FORBIDDEN_FILE)}
+    for path in NN_WORDLISTS.glob("*.txt"):
+        overlap = forbidden & {w.lower() for w in _read_list(path)}
+        assert not overlap, f"{path.name} godtar feilstavingene {sorted(overlap)}"

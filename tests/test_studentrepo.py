@@ -34,8 +34,8 @@ FORBIDDEN_TEXT = (
     "BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME", "MARK SCHEME",
     "course/instructor", "gradebook",
 )
-FORBIDDEN_PATH_PARTS = ("solutions", "exercises", "course", "deploy", "tests", "scripts", "submitted",
-                        "autograded", "feedback", "mine_oppgaver", ".ipynb_checkpoints")
+FORBIDDEN_PATH_PARTS = ("solutions", "solutions_nynorsk", "exercises", "course", "deploy", "tests", "scripts",
+                        "submitted", "autograded", "feedback", "mine_oppgaver", ".ipynb_checkpoints")
 
 
 def _load_script():

@@ -58,6 +58,8 @@ from pathlib import Path
 from typing import Callable
 
 from course.instructor import sandbox
+from course.instructor.malform import released_version, submitted_version
+from course.malform import nynorsk_file, set_malform
 from course.instructor.common import gradebook_url, nbgrader_config, new_gradebook, open_gradebook
 
 CELL_TIMEOUT = 30  # seconds per cell, as in nbgrader_config.py
@@ -243,7 +245,13 @@ def _stage(course_root: Path, cfg, assignment: str, student: str, notebooks: lis
     submitted = course_root / cfg.CourseDirectory.get("submitted_directory", "submitted") / student / assignment
     if not submitted.is_dir() or submitted.is_symlink():
         return Outcome(student, "failed", "fant ingen innlevering"), []
-    present = [nb for nb in notebooks if (submitted / f"{nb}.ipynb").is_file() and not (submitted / f"{nb}.ipynb").is_symlink()]
+    release = course_root / cfg.CourseDirectory.get("release_directory", "release") / assignment
+    versions = {}  # notebook -> (path, målform, note): the version the student answered in (malform.py)
+    for name in notebooks:
+        path, malform, note = submitted_version(submitted, name, release)
+        if path is not None and path.is_file() and not path.is_symlink():
+            versions[name] = (path, malform, note)
+    present = [nb for nb in notebooks if nb in versions]
     if not present:
         others = sorted(p.name for p in submitted.glob("*.ipynb"))
         expected = ", ".join(f"{nb}.ipynb" for nb in notebooks)
@@ -259,15 +267,19 @@ def _stage(course_root: Path, cfg, assignment: str, student: str, notebooks: lis
     skipped = _copy_submission(submitted, dest)
     if skipped:
         notes.append("symbolske lenker ble ikke tatt med: " + ", ".join(skipped))
-    release = course_root / cfg.CourseDirectory.get("release_directory", "release") / assignment
     for name in present:
-        nb, problem = _read_notebook(submitted / f"{name}.ipynb")
+        path, malform, note = versions[name]
+        if note:
+            notes.append(note)
+        (dest / nynorsk_file(f"{name}.ipynb")).unlink(missing_ok=True)  # nbgrader grades one notebook per name
+        nb, problem = _read_notebook(path)
         if nb is None:
             shutil.rmtree(inbox / student)
             return Outcome(student, "failed", problem), []
+        set_malform(nb, malform)
         if _repair_cell_ids(nb) or nb.metadata.pop("_duplicate_ids", False):
             notes.append(f"{name}.ipynb hadde like celle-id-er (rettet)")
-        released_path = release / f"{name}.ipynb"
+        released_path = released_version(release, name, malform)
         if released_path.is_file():
             released = nbformat.read(released_path, as_version=4)
             changed = _tampered_cells(nb, released)

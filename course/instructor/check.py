@@ -9,11 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .common import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, assignments, last_error, nbgrader, nbgrader_meta, read_notebook
+from .malform import drift, generate_nynorsk, nynorsk_source
 from .copyable import QUOTED, Text, answer_values, copyable, solutions, squash, student_texts
+from ..malform import nynorsk_file
 from .levels import LEVELS, MIN_SHARE, autograded_items, distribution, missing_levels, share_beyond_recall
 
-TOTAL = re.compile(r"til sammen\s*\**\s*(\d+(?:[.,]\d+)?)\s*poeng", re.I)
-SPLIT = re.compile(r"(\d+(?:[.,]\d+)?)\s*poeng rettes automatisk og\s*(\d+(?:[.,]\d+)?)\s*poeng rettes", re.I)
+# The intro's points sentence, in bokmål («til sammen», «rettes») or nynorsk («til saman», «blir retta»).
+SUM_WORD_NN = "saman"  # nynorsk for «sammen»
+TOTAL = re.compile(r"til (?:sammen|" + SUM_WORD_NN + r")\s*\**\s*(\d+(?:[.,]\d+)?)\s*poeng", re.I)
+SPLIT = re.compile(r"(\d+(?:[.,]\d+)?)\s*poeng (?:rettes|blir retta) automatisk og\s*(\d+(?:[.,]\d+)?)\s*poeng "
+                   r"(?:rettes|blir retta)", re.I)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME", "END MARK SCHEME")
 
 
@@ -150,7 +155,7 @@ def check_leaks(source: Path, released_dir: Path, result: Result) -> None:
                  "Lekkasje til studentene: " + "; ".join(leaks) + ".")
 
 
-EXAMPLE_LINE = re.compile(r"\beksemp(el|elet|let|ler|lene)\b", re.I)
+EXAMPLE_LINE = re.compile(r"\beksemp(el|elet|let|ler|lene|la)\b", re.I)  # bokmål and nynorsk forms
 
 
 def giveaways(source_nb, release_nb) -> list[tuple[str, str]]:
@@ -221,8 +226,12 @@ def check_assignment(root: Path, assignment: str, work: Path, texts: list[Text] 
     shutil.copytree(root / "solutions" / assignment, copy / "solutions" / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     proc = nbgrader(copy, "generate_assignment", assignment, "--force", f"--CourseDirectory.root={copy}", in_process=True)
+    nn_source = nynorsk_source(root, assignment)
+    nn_error = generate_nynorsk(root, assignment, copy / "exercises" / assignment, work) if proc.returncode == 0 else None
     if proc.returncode != 0:
         result.failed.append(f"Kunne ikke generere studentversjonen: {last_error(proc)}")
+    elif nn_error:
+        result.failed.append(nn_error + " (lag et utkast med `python scripts/nynorsk_utkast.py OPPGAVE`, og les det).")
     elif not released.is_dir():
         result.failed.append("exercises/ mangler denne oppgaven: kjør `make exercises` og legg den til i git.")
     else:
@@ -254,12 +263,42 @@ def check_assignment(root: Path, assignment: str, work: Path, texts: list[Text] 
     if student_nb:
         check_giveaways(assignment, source, student_nb, result)
 
+    # 2-6 for the nynorsk version, and 7: it says what the bokmål version says (malform.py).
+    if nn_source.is_file():
+        check_nynorsk(copy, assignment, source, nn_source, released, result)
+
     # 7. Every autograded item says what it asks of the student; 8. no answer can be read elsewhere.
     check_levels(read_notebook(source), result)
     if student_nb:
         check_copyable(assignment, source, student_nb, copy / "solutions" / assignment,
                        student_texts(root) if texts is None else texts, result)
     return result
+
+
+def check_nynorsk(copy: Path, assignment: str, source: Path, nn_source: Path, released: Path, result: Result) -> None:
+    """The nynorsk version: in step with bokmål, passes with the solution, fails blank, leaks nothing."""
+    problems = drift(read_notebook(source), read_notebook(nn_source))
+    result.check(not problems, "Nynorsk: samme celler, metadata og kode som bokmål, og oversatt fra dagens bokmålstekst.",
+                 "Nynorsk og bokmål er ikke i takt: " + "; ".join(problems) + ".")
+    proc = nbgrader(copy, "validate", str(nn_source), in_process=True)
+    result.check("Success! Your notebook passes all the tests." in proc.stdout,
+                 "Nynorsk: Løsningen består alle testene (nbgrader validate).",
+                 "Nynorsk: Løsningen består ikke alle testene (nbgrader validate): " + _first_failure(proc.stdout))
+    nn_blank = released / nynorsk_file(f"{assignment}.ipynb")
+    if nn_blank.is_file():
+        proc = nbgrader(copy, "validate", "--invert", str(nn_blank), in_process=True)
+        result.check("Success! The notebook does not pass any tests." in proc.stdout,
+                     "Nynorsk: En blank studentversjon feiler alle testene (nbgrader validate --invert).",
+                     "Nynorsk: En blank studentversjon består minst én test (nbgrader validate --invert).")
+    nn_result = Result(assignment)
+    check_points(read_notebook(nn_source), nn_result)
+    if released.is_dir():
+        check_leaks(nn_source, released, nn_result)
+    fresh = copy / "exercises" / assignment / nynorsk_file(f"{assignment}.ipynb")
+    if fresh.is_file():
+        check_giveaways(assignment, nn_source, fresh, nn_result)
+    result.passed += [f"Nynorsk: {text}" for text in nn_result.passed]
+    result.failed += [f"Nynorsk: {text}" for text in nn_result.failed]
 
 
 def check_levels(notebook, result: Result) -> None:

@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
     check.add_argument("oppgaver", nargs="*", metavar="OPPGAVE", help="bare disse oppgavene (standard: alle i solutions/)")
 
+    generate = sub.add_parser("generate", add_help=False, help="lag studentversjonene i exercises/ (bokmål og nynorsk)",
+                              description="Lager studentversjonene av oppgavene med nbgrader: exercises/OPPGAVE/OPPGAVE.ipynb "
+                                          "fra solutions/ og exercises/OPPGAVE/OPPGAVE_nynorsk.ipynb fra "
+                                          "solutions_nynorsk/. Rediger aldri exercises/ for hånd.")
+    generate.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
+    generate.add_argument("oppgaver", nargs="*", metavar="OPPGAVE", help="bare disse oppgavene (standard: alle i solutions/)")
+
     grade = sub.add_parser("grade", add_help=False, help="samle inn, rett og lag tilbakemeldinger for en oppgave",
                            description="Samler inn innleveringene (fra utvekslingsmappen, eller fra en zip-fil "
                                        "lastet ned fra læringsplattformen), retter dem automatisk, ser etter endrede "
@@ -93,6 +100,15 @@ def main(argv: list[str] | None = None) -> int:
             results = run_check(root, args.oppgaver or None)
             print(format_results(results))
             return 0 if all(r.ok for r in results) else 1
+        if args.command == "generate":
+            from .common import assignments, check_assignment
+            from .malform import generate_all
+
+            for assignment in args.oppgaver:
+                check_assignment(root, assignment)
+            for line in generate_all(root, args.oppgaver or assignments(root)):
+                print(line)
+            return 0
         if args.command == "grade":
             from .grade import format_report, grade
 

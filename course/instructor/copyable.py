@@ -94,7 +94,7 @@ def student_texts(root: Path) -> list[Text]:
             name = path.relative_to(root).as_posix()
             for i, cell in enumerate(read_notebook(path).cells):
                 texts.append(Text(f"{name}, celle {i + 1}", cell.source, exercise=folder.name))
-    for folder in sorted((root / "solutions").glob("oppgave_*")):
+    for folder in sorted([*(root / "solutions").glob("oppgave_*"), *(root / "solutions_nynorsk").glob("oppgave_*")]):
         source = folder / f"{folder.name}.ipynb"
         if not source.is_file():
             continue

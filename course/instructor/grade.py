@@ -14,7 +14,9 @@ from course.exchange import read_records
 from . import autograde
 from .collect import check_zip, collect_exchange, collect_zip, submitted_students
 from .common import CourseError, check_assignment, last_error, nbgrader, open_gradebook, submitted_notebook
+from .malform import released_version, submitted_version
 from .tamper import find_tampering
+from ..malform import NYNORSK
 
 
 @dataclass
@@ -22,6 +24,7 @@ class GradeReport:
     assignment: str
     outcomes: list = field(default_factory=list)
     tampered: dict[str, list[str]] = field(default_factory=dict)
+    malform: dict[str, str] = field(default_factory=dict)  # student -> "nb" or "nn" (the version graded)
     manual: list[str] = field(default_factory=list)
     feedback: list[str] = field(default_factory=list)
     feedback_error: str = ""
@@ -106,12 +109,15 @@ def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: 
         report.outcomes = autograde.autograde_submissions(root, assignment, students, workers=workers,
                                                           progress=progress)
 
-    released = root / "exercises" / assignment / f"{assignment}.ipynb"
+    release = root / "exercises" / assignment
     for outcome in report.outcomes:
         if outcome.status == "failed":
             continue
         try:
-            changes = find_tampering(released, submitted_notebook(root, assignment, outcome.student))
+            path, malform, _ = submitted_version(submitted_notebook(root, assignment, outcome.student).parent,
+                                                 assignment, release)
+            report.malform[outcome.student] = malform
+            changes = find_tampering(released_version(release, assignment, malform), path)
         except Exception:  # an unreadable notebook was graded anyway: nothing to compare
             changes = []
         if changes:
@@ -144,7 +150,8 @@ def format_report(report: GradeReport) -> str:
     lines.append(f"Rettet automatisk ({len(done)}):")
     for o in done:
         note = f"  ({o.reason}: se over innleveringen)" if o.status == "review" else ""
-        lines.append(f"  {o.student:<{width}}  {_fmt(o.score)} av {_fmt(o.max_score)} poeng{note}")
+        form = "  nynorsk" if report.malform.get(o.student) == NYNORSK else ""
+        lines.append(f"  {o.student:<{width}}  {_fmt(o.score)} av {_fmt(o.max_score)} poeng{form}{note}")
     if not done:
         lines.append("  ingen")
     lines.append("")
@@ -170,6 +177,9 @@ def format_report(report: GradeReport) -> str:
         lines.append(f"Ikke samlet inn fra utvekslingsmappen ({len(report.rejected)}):")
         lines.extend(f"  {student:<{width}}  {'; '.join(notes)}" for student, notes in report.rejected.items())
         lines.append("")
+    if done:
+        nynorsk = sum(1 for o in done if report.malform.get(o.student) == NYNORSK)
+        lines.append(f"Målform: {len(done) - nynorsk} svarte på bokmål, {nynorsk} på nynorsk (samme oppgave, samme retting).")
     lines.append(f"Trenger manuell vurdering i formgrader ({len(report.manual)}): {', '.join(report.manual) or 'ingen'}")
     lines.append(f"Tilbakemelding laget for {len(report.feedback)} av {len(done)} i feedback/.")
     if report.feedback_error:
