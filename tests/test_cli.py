@@ -47,7 +47,6 @@ def copy_course(root: Path, exchange: Path) -> Course:
     root.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copytree(ROOT / "solutions_nynorsk", root / "solutions_nynorsk", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copytree(ROOT / "exercises", root / "exercises", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return Course(root, exchange)
 
@@ -360,6 +359,7 @@ def test_check_fails_on_a_broken_copy(tmp_path):
     assert "Innledningen sier 99 poeng til sammen, men cellene gir 12" in out
     assert "Lekkasje til studentene" in out and answer_line.strip()[:40] in out
     assert "Svaret kan leses i stedet for å finnes" in out and f"{lesson_path.relative_to(course.root)}, lagret utdata" in out
+    assert "Nynorskversjonen mangler" in out  # the copy has no solutions_nynorsk/
     assert "1 av 1 oppgaver har feil" in out
 
 

@@ -250,7 +250,8 @@ def test_student_cannot_write_into_outbound(server):
     assert server.attempt(server.ola, f"open({str(released / 'falsk.ipynb')!r}, 'w')") == "DENIED"
     assert server.attempt(server.ola, f"open({str(released / f'{ASSIGNMENT}.ipynb')!r}, 'a').write(' ')") == "DENIED"
     assert server.attempt(server.ola, f"os.rename({str(released)!r}, {str(server.outbound / 'borte')!r})") == "DENIED"
-    assert sorted(p.name for p in released.iterdir()) == [f"{ASSIGNMENT}.ipynb"]
+    # Nothing added: exactly the released exercise, in bokmål and nynorsk.
+    assert sorted(p.name for p in released.iterdir()) == [f"{ASSIGNMENT}.ipynb", f"{ASSIGNMENT}_nynorsk.ipynb"]
 
 
 def test_grader_collects_every_submission_intact(server):

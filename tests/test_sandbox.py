@@ -33,8 +33,7 @@ def _new_course(base: Path) -> Course:
     root = base / "kurs"
     root.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    for folder in ("solutions", "solutions_nynorsk"):
-        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "solutions", root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     course = Course(root, base / "exchange")
     course.generate(ASSIGNMENT)
     return course

@@ -65,7 +65,7 @@ class Lab:
 
 def _copy_course(root: Path) -> None:
     root.mkdir()
-    for name in ("lessons", "solutions", "solutions_nynorsk", "docs"):  # docs/: the glossary and reading list the lessons link to
+    for name in ("lessons", "solutions", "docs"):  # docs/: the glossary and reading list the lessons link to
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(ROOT / "nbgrader_config.py", root)
     (root / "mine_oppgaver").mkdir()
