@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BOKMAL, NYNORSK = "nb", "nn"
-NAMES = {BOKMAL: "bokmål", NYNORSK: "nynorsk"}
 SUFFIX = "_nynorsk"
 SOURCE_DIR = "solutions_nynorsk"
 # What a student who answered in both versions is told, in both målformer (the submission is refused).

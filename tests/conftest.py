@@ -164,7 +164,7 @@ class Course:
 
             generate_all(self.root, [assignment])
 
-    def student(self, *args: str, home: Path, in_process: bool = True) -> subprocess.CompletedProcess:
+    def student(self, *args: str, home: Path, in_process: bool = True, check: bool = True) -> subprocess.CompletedProcess:
         """An nbgrader command as a student in their own folder, which has no course config.
 
         Each student gets their own exchange cache, as separate accounts would;
@@ -178,6 +178,7 @@ class Course:
             f"--Exchange.cache={home / '.nbgrader_cache'}",
             cwd=home,
             in_process=in_process,
+            check=check,
         )
 
 

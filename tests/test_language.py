@@ -39,6 +39,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from course.instructor.malform import graded_code, message_nodes
 
 WORDLISTS = ROOT / "config" / "ordliste"
 NN_WORDLISTS = WORDLISTS / "nynorsk"
@@ -193,24 +194,14 @@ KEPT = re.compile(r"«[^«»]*»|(?<!\*)\*[^*\n]+\*(?!\*)")
 def _data_literals(source: str) -> list[str]:
     """The string literals of bokmål code that are data, not messages: labels, columns, answers.
 
-    Messages (an assert's message, the arguments of print and of a raised
-    exception) are translated; everything else the two målformer share.
+    Messages (``message_nodes``, the positions the drift check lets the two
+    målformer word differently) are translated; everything else the two share.
     """
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    messages = set()
-    for node in ast.walk(tree):
-        parts = []
-        if isinstance(node, ast.Assert) and node.msg is not None:
-            parts = [node.msg]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
-            parts = node.args
-        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
-            parts = node.exc.args
-        for part in parts:
-            messages.update(id(n) for n in ast.walk(part))
+    messages = message_nodes(tree)
     return [n.value for n in ast.walk(tree)
             if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in messages]
 
@@ -230,10 +221,8 @@ def _nynorsk_notebook_text(path: Path) -> str:
     code_words = set()
     for cell in bokmal.cells:
         if cell.cell_type == "code":
-            meta = cell.metadata.get("nbgrader", {})
-            graded = meta.get("grade") or meta.get("solution")
-            code_words |= {w for literal in _data_literals(cell.source) if graded or " " not in literal.strip()
-                           for w in _words(literal)}
+            code_words |= {w for literal in _data_literals(cell.source)
+                           if graded_code(cell) or " " not in literal.strip() for w in _words(literal)}
             try:
                 code_words |= {t.string for t in tokenize.generate_tokens(io.StringIO(cell.source).readline)
                                if t.type == tokenize.NAME}
@@ -325,27 +314,47 @@ def _hunspell(words: list[str], nynorsk: bool = False) -> set[str]:
 
 
 @cache
-def _unknown_in_texts() -> tuple[frozenset[str], frozenset[str]]:
+def _unknown_in(nynorsk: bool = False) -> tuple[frozenset[str], frozenset[str]]:
     """(every word of the checked texts, the ones hunspell does not know), from one hunspell run.
 
-    Loading the nb_NO dictionary takes most of a hunspell run, so the words of
-    all texts are checked at once and each test looks up its own.
+    Loading a dictionary takes most of a hunspell run, so the words of all
+    texts (bokmål, or nynorsk) are checked at once and each test looks up its own.
     """
-    words = sorted({word for text in TEXTS.values() for word in _words(text)})
-    return frozenset(words), frozenset(_hunspell(words))
+    words = sorted({word for text in (NN_TEXTS if nynorsk else TEXTS).values() for word in _words(text)})
+    return frozenset(words), frozenset(_hunspell(words, nynorsk))
 
 
-def misspelled(text: str) -> list[str]:
-    """The words of ``text`` that hunspell and the project word lists do not know."""
+def misspelled(text: str, nynorsk: bool = False) -> list[str]:
+    """The words of ``text`` that hunspell and the project word lists (bokmål, or nynorsk) do not know.
+
+    In nynorsk, nn_NO accepts some bokmål words when they are capitalised
+    («Ikke»), so a capitalised word also fails when its lower-case form is
+    unknown in nynorsk but known in bokmål, unless a nynorsk word list has it.
+    """
     words = set(_words(text))
     if not words:
         return []
-    checked, unknown = _unknown_in_texts()
+    checked, unknown = _unknown_in(nynorsk)
     wrong = words & unknown
     rest = sorted(words - checked)
     if rest:
-        wrong |= _hunspell(rest)
+        wrong |= _hunspell(rest, nynorsk)
+    if nynorsk:
+        capitals = {w for w in words - wrong if w[:1].isupper() and w[1:].islower()}
+        listed = set(_personal_dictionary(True).split())
+        lowered = tuple(sorted({w.lower() for w in capitals} - listed))
+        if lowered:
+            bokmal_only = _hunspell_plain(lowered, NN_DICTIONARIES) - _hunspell_plain(lowered, "nb_NO")
+            wrong |= {w for w in capitals if w.lower() in bokmal_only and w not in listed}
     return sorted(wrong)
+
+
+@cache
+def _hunspell_plain(words: tuple[str, ...], dictionary: str) -> frozenset[str]:
+    """The ``words`` one hunspell dictionary alone does not know (no word lists)."""
+    result = subprocess.run(["hunspell", "-d", dictionary, "-i", "utf-8", "-l"], input="\n".join(words),
+                            capture_output=True, text=True, check=True)
+    return frozenset(result.stdout.split())
 
 
 def forbidden_in(text: str) -> list[str]:
@@ -405,46 +414,6 @@ def test_word_lists_do_not_whitelist_a_known_misspelling():
 NN_TEXTS = nynorsk_texts()
 
 
-@cache
-def _unknown_in_nynorsk() -> tuple[frozenset[str], frozenset[str]]:
-    words = sorted({word for text in NN_TEXTS.values() for word in _words(text)})
-    return frozenset(words), frozenset(_hunspell(words, nynorsk=True))
-
-
-def misspelled_nynorsk(text: str) -> list[str]:
-    """The words of ``text`` that hunspell (nn_NO) and the nynorsk word lists do not know.
-
-    nn_NO accepts some bokmål words when they are capitalised («Ikke», «Gjør»),
-    so a capitalised word also fails when its lower-case form is unknown in
-    nynorsk but known in bokmål, unless a nynorsk word list has it.
-    """
-    words = set(_words(text))
-    checked, unknown = _unknown_in_nynorsk()
-    wrong = words & unknown
-    rest = sorted(words - checked)
-    if rest:
-        wrong |= _hunspell(rest, nynorsk=True)
-    capitals = {w for w in words - wrong if w[:1].isupper() and w[1:].islower()}
-    listed = set(_personal_dictionary(True).split())
-    lowered = sorted({w.lower() for w in capitals} - listed)
-    if lowered:
-        bokmal_only = _hunspell_plain(lowered, NN_DICTIONARIES) - _hunspell_plain(lowered, "nb_NO")
-        wrong |= {w for w in capitals if w.lower() in bokmal_only and w not in listed}
-    return sorted(wrong)
-
-
-@cache
-def _hunspell_plain_cached(words: tuple[str, ...], dictionary: str) -> frozenset[str]:
-    result = subprocess.run(["hunspell", "-d", dictionary, "-i", "utf-8", "-l"], input="\n".join(words),
-                            capture_output=True, text=True, check=True)
-    return frozenset(result.stdout.split())
-
-
-def _hunspell_plain(words: list[str], dictionary: str) -> set[str]:
-    """The ``words`` one hunspell dictionary alone does not know (no word lists)."""
-    return set(_hunspell_plain_cached(tuple(words), dictionary))
-
-
 def test_there_are_nynorsk_texts_to_check():
     assert len([p for p in NN_TEXTS if p.startswith("solutions_nynorsk/")]) == len(list(ROOT.glob("solutions/*/*.ipynb")))
 
@@ -452,7 +421,7 @@ def test_there_are_nynorsk_texts_to_check():
 @pytest.mark.parametrize("path", sorted(NN_TEXTS))
 def test_spelling_nynorsk(path: str):
     """Does hunspell (nn_NO) with the nynorsk word lists know every word of this nynorsk text?"""
-    wrong = misspelled_nynorsk(NN_TEXTS[path])
+    wrong = misspelled(NN_TEXTS[path], nynorsk=True)
     assert not wrong, (
         f"{path}: ukjende ord på nynorsk {wrong}. Rett stavefeilen (eller bokmålsforma), eller legg eit "
         "rett fagord eller namn i ei fil i config/ordliste/nynorsk/."
@@ -468,7 +437,7 @@ def test_no_misspelling_from_the_source_article_nynorsk(path: str):
 def test_nynorsk_gate_catches_a_bokmal_word(bokmal: str):
     """Would a bokmål form left in a nynorsk exercise fail the gate?"""
     text = next(t for p, t in NN_TEXTS.items() if p.startswith("solutions_nynorsk/")) + f"\nDette gjeld {bokmal} i kommunen."
-    assert bokmal in misspelled_nynorsk(text)
+    assert bokmal in misspelled(text, nynorsk=True)
 
 
 def test_nynorsk_word_lists_do_not_whitelist_a_known_misspelling():

@@ -9,7 +9,6 @@ each målform, the feedback, nbgrader's own autograde (formgrader's button),
 
 from __future__ import annotations
 
-import copy
 import csv
 import html
 import re
@@ -26,7 +25,7 @@ from conftest import BIN, ROOT, Course, assignments
 from course.exchange import MalformError, hand_in_one_malform
 from course.instructor.feedback import explanation
 from course.instructor.malform import drift, nynorsk_source
-from course.malform import BOKMAL, NYNORSK, choose, malform_of, nynorsk_file, set_malform
+from course.malform import BOKMAL, NYNORSK, choose, malform_of, nynorsk_file
 
 ASSIGNMENT = "oppgave_01"
 
@@ -199,6 +198,16 @@ def test_typing_and_deleting_again_is_no_answer(fetched):
 REFLECTION = "Refleksjonen min om eit eksempel frå nærmiljøet."
 
 
+def _course_copy(tmp_path: Path, *folders: str) -> Course:
+    """A throw-away copy of the course's configuration and the given folders, with its own exchange."""
+    root = tmp_path / "kurs"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for folder in folders:
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return Course(root, tmp_path / "exchange")
+
+
 def _run_course(course: Course, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "course"), *args], cwd=course.root, env=course.env,
                           capture_output=True, text=True, timeout=900)
@@ -216,12 +225,8 @@ def test_a_class_answering_in_both_malformer(tmp_path: Path):
     «medverknad»), full marks in nynorsk, blank in each. Is each graded once,
     with the same points, in their own målform, and exported in one row each?
     """
-    root = tmp_path / "kurs"
-    root.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    for folder in ("solutions", "solutions_nynorsk", "exercises"):
-        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    course = Course(root, tmp_path / "exchange")
+    course = _course_copy(tmp_path, "solutions", "solutions_nynorsk", "exercises")
+    root = course.root
     course.nbgrader("release_assignment", ASSIGNMENT)
     source = root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nn_source = nynorsk_source(root, ASSIGNMENT)
@@ -309,21 +314,15 @@ def test_a_class_answering_in_both_malformer(tmp_path: Path):
 @pytest.mark.slow
 def test_a_submission_in_both_malformer_is_refused(tmp_path: Path):
     """Through nbgrader's submit with the course's exchange: refused, with the message, and nothing submitted."""
-    root = tmp_path / "kurs"
-    root.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "exercises", root / "exercises")
-    course = Course(root, tmp_path / "exchange")
+    course = _course_copy(tmp_path, "exercises")
     course.nbgrader("release_assignment", ASSIGNMENT)
     home = tmp_path / "elev"
     home.mkdir()
     course.student("fetch_assignment", ASSIGNMENT, home=home)
     _answer(home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     _answer(home / ASSIGNMENT / nynorsk_file(f"{ASSIGNMENT}.ipynb"))
-    proc = course.nbgrader(
-        "submit", ASSIGNMENT, "--student=elev", "--ExchangeFactory.submit=course.exchange.SecureExchangeSubmit",
-        "--CourseDirectory.course_id=samskaping", f"--Exchange.root={course.exchange}",
-        f"--Exchange.assignment_dir={home}", f"--Exchange.cache={home / '.nbgrader_cache'}", cwd=home, check=False)
+    proc = course.student("submit", ASSIGNMENT, "--student=elev",
+                          "--ExchangeFactory.submit=course.exchange.SecureExchangeSubmit", home=home, check=False)
     assert proc.returncode != 0
     assert "Bare én av dem kan leveres" in proc.stdout + proc.stderr
     inbound = course.exchange / "samskaping" / "inbound"
@@ -336,12 +335,8 @@ def test_course_check_fails_on_a_planted_drift_until_the_translation_follows(tmp
     text has followed and the new fingerprint is recorded (``--godkjenn``), the two are in step again."""
     from course.instructor.malform import accept
 
-    root = tmp_path / "kurs"
-    root.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    for folder in ("solutions", "solutions_nynorsk", "exercises"):
-        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    course = Course(root, tmp_path / "exchange")
+    course = _course_copy(tmp_path, "solutions", "solutions_nynorsk", "exercises")
+    root = course.root
     source = root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nb = nbformat.read(source, as_version=4)
     cell_by_id(nb, "tilfelle_1a").source += " Tilbudet har venteliste."

@@ -33,6 +33,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: feil: {message}\n")
 
 
+def _exercises_argument(parser: argparse.ArgumentParser) -> None:
+    """The optional list of exercises (`course check`, `course generate`); main() checks each name."""
+    parser.add_argument("oppgaver", nargs="*", metavar="OPPGAVE", help="bare disse oppgavene (standard: alle i solutions/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="course",
@@ -50,14 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
                                        "løsningen består testene, en blank oppgave feiler dem, poengene stemmer "
                                        "med innledningen, og ingen løsninger når studentene.")
     check.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
-    check.add_argument("oppgaver", nargs="*", metavar="OPPGAVE", help="bare disse oppgavene (standard: alle i solutions/)")
+    _exercises_argument(check)
 
     generate = sub.add_parser("generate", add_help=False, help="lag studentversjonene i exercises/ (bokmål og nynorsk)",
                               description="Lager studentversjonene av oppgavene med nbgrader: exercises/OPPGAVE/OPPGAVE.ipynb "
                                           "fra solutions/ og exercises/OPPGAVE/OPPGAVE_nynorsk.ipynb fra "
                                           "solutions_nynorsk/. Rediger aldri exercises/ for hånd.")
     generate.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
-    generate.add_argument("oppgaver", nargs="*", metavar="OPPGAVE", help="bare disse oppgavene (standard: alle i solutions/)")
+    _exercises_argument(generate)
 
     grade = sub.add_parser("grade", add_help=False, help="samle inn, rett og lag tilbakemeldinger for en oppgave",
                            description="Samler inn innleveringene (fra utvekslingsmappen, eller fra en zip-fil "
@@ -91,21 +96,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         root = find_root(args.kurs)
-        if args.command == "check":
-            from .check import format_results, run_check
+        if getattr(args, "oppgaver", None):
             from .common import check_assignment
 
             for assignment in args.oppgaver:
                 check_assignment(root, assignment)
+        if args.command == "check":
+            from .check import format_results, run_check
+
             results = run_check(root, args.oppgaver or None)
             print(format_results(results))
             return 0 if all(r.ok for r in results) else 1
         if args.command == "generate":
-            from .common import assignments, check_assignment
+            from .common import assignments
             from .malform import generate_all
 
-            for assignment in args.oppgaver:
-                check_assignment(root, assignment)
             for line in generate_all(root, args.oppgaver or assignments(root)):
                 print(line)
             return 0

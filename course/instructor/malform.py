@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -48,58 +47,52 @@ def nynorsk_source(root: Path, assignment: str, notebook: str | None = None) -> 
     return Path(root) / SOURCE_DIR / assignment / f"{notebook or assignment}.ipynb"
 
 
+def message_nodes(tree: ast.AST) -> set[int]:
+    """The ids of every node inside a message: an assert's message, the arguments of ``print`` and of a raised exception.
+
+    Messages are what the two målformer may word differently in test and answer
+    cells; the language gate (tests/test_language.py) uses the same positions to
+    tell a translated message from data the two share.
+    """
+    inside = set()
+    for node in ast.walk(tree):
+        parts = []
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            parts = [node.msg]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            parts = node.args
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            parts = node.exc.args
+        for part in parts:
+            inside.update(id(n) for n in ast.walk(part))
+    return inside
+
+
 class _Abstract(ast.NodeTransformer):
     """Replace the text a student reads by a placeholder, keeping everything that computes.
 
     ``everywhere``: every string literal (cells that only set up data or show a summary).
-    Otherwise only the messages: an assert's message, the arguments of ``print``
-    and of the exception in a ``raise``. Inside an f-string only its literal text is
-    replaced; the expressions in ``{...}`` are kept, in their order.
+    Otherwise only the text of messages (``message_nodes``). Inside an f-string
+    only its literal text is replaced; the expressions in ``{...}`` are kept, in their order.
     """
 
-    def __init__(self, everywhere: bool):
+    def __init__(self, everywhere: bool, messages: set[int]):
         self.everywhere = everywhere
-        self.depth = 0  # > 0 inside a message
+        self.messages = messages
 
-    def _text(self, node):
-        self.depth += 1
-        node = self.visit(node)
-        self.depth -= 1
-        return node
+    def _is_text(self, node) -> bool:
+        return self.everywhere or id(node) in self.messages
 
     def visit_Constant(self, node):
-        if isinstance(node.value, str) and (self.everywhere or self.depth):
+        if isinstance(node.value, str) and self._is_text(node):
             return ast.copy_location(ast.Constant(TEXT), node)
         return node
 
     def visit_JoinedStr(self, node):
-        if self.everywhere or self.depth:
+        if self._is_text(node):
             values = [self.visit(v) for v in node.values if isinstance(v, ast.FormattedValue)]
             return ast.copy_location(ast.JoinedStr(values=values), node)
         return self.generic_visit(node)
-
-    def visit_Assert(self, node):
-        node.test = self.visit(node.test)
-        if node.msg is not None:
-            node.msg = self._text(node.msg)
-        return node
-
-    def visit_Call(self, node):
-        if isinstance(node.func, ast.Name) and node.func.id == "print":
-            node.args = [self._text(arg) for arg in node.args]
-            node.keywords = [self.visit(k) for k in node.keywords]
-            return node
-        return self.generic_visit(node)
-
-    def visit_Raise(self, node):
-        if isinstance(node.exc, ast.Call):
-            node.exc.func = self.visit(node.exc.func)
-            node.exc.args = [self._text(arg) for arg in node.exc.args]
-        elif node.exc is not None:
-            node.exc = self.visit(node.exc)
-        if node.cause is not None:
-            node.cause = self.visit(node.cause)
-        return node
 
 
 def code_shape(source: str, everywhere: bool) -> str | None:
@@ -108,10 +101,11 @@ def code_shape(source: str, everywhere: bool) -> str | None:
         tree = ast.parse(source)
     except SyntaxError:
         return None
-    return ast.dump(_Abstract(everywhere).visit(tree), include_attributes=False)
+    return ast.dump(_Abstract(everywhere, message_nodes(tree)).visit(tree), include_attributes=False)
 
 
-def _graded_code(cell) -> bool:
+def graded_code(cell) -> bool:
+    """A test or answer cell (nbgrader grade or solution), where only messages may be translated."""
     meta = nbgrader_meta(cell)
     return bool(meta.get("grade") or meta.get("solution"))
 
@@ -157,7 +151,7 @@ def drift(bokmal, nynorsk) -> list[str]:
                 problems.append(f"{label}: «{marker}» står {b.source.count(marker)} gang(er) på bokmål og "
                                 f"{n.source.count(marker)} på nynorsk")
         if b.cell_type == "code":
-            everywhere = not _graded_code(b)
+            everywhere = not graded_code(b)
             shape_b, shape_n = code_shape(b.source, everywhere), code_shape(n.source, everywhere)
             if shape_b is None or shape_n is None:
                 if b.source != n.source:
