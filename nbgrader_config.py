@@ -79,6 +79,18 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.SandboxedKernelManager.time_limit = 300
 
+# Deadlines (course/frister.py): the term's deadlines and each student's
+# extension are in frister.csv in this folder (see `course frister`). What
+# happens to work handed in after the student's own deadline:
+#   late = "godta": collected and marked late; penalty "ingen" (none), "fast"
+#          (fixed_penalty points off, never below zero) or "null" (zero points)
+#   late = "avvis": refused when the student submits, and never collected
+c.DeadlinePolicy.late = "godta"
+c.DeadlinePolicy.penalty = "ingen"
+c.DeadlinePolicy.fixed_penalty = 1.0
+# nbgrader's own late-penalty step, following the policy above.
+c.AssignLatePenalties.plugin_class = "course.frister.LatePenalty"
+
 # Two målformer, one exercise (course/instructor/malform.py): a notebook answered
 # in nynorsk is handed in under the exercise's name, marked kurs.målform = nn.
 # When grading, nbgrader puts the source's locked cells and tests back; this
