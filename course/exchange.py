@@ -98,6 +98,7 @@ from nbgrader.exchange.default.submit import ExchangeSubmit
 from nbgrader.utils import check_mode, ignore_patterns, parse_utc
 from traitlets import Float
 
+from course import frister
 from course.malform import NYNORSK, SOURCE_DIR, bokmal_file, choose, nynorsk_file, set_malform
 
 ROOT_MODE = 0o1777  # sticky, writable by all (nbgrader requires that every account can write to the root)
@@ -291,6 +292,10 @@ def hand_in_one_malform(folder: str | os.PathLike, release: str | os.PathLike) -
         (folder / nynorsk_file(name)).unlink()
 
 
+class LateError(ExchangeError):
+    """The student's deadline has passed and the course refuses late work: nothing is submitted."""
+
+
 class SecureExchangeSubmit(ExchangeSubmit):
     """Submit into a folder only the student and the grader can read (0750, files 0640).
 
@@ -298,6 +303,37 @@ class SecureExchangeSubmit(ExchangeSubmit):
     its name starts with a dot, so collect never picks it up) and moved into
     place complete, with its final permissions, in one rename.
     """
+
+    def init_dest(self):
+        super().init_dest()
+        self.check_deadline()
+
+    def check_deadline(self) -> None:
+        """Refuse (policy 'avvis') or warn about a submission after the student's own deadline.
+
+        The student's side only tells the student at once; the deadline is kept
+        where submissions are collected, which trusts no time the student's
+        process wrote. When the deadline cannot be learnt (the service does not
+        answer), the submission goes in, and collect decides.
+        """
+        from nbgrader.utils import get_username
+
+        student = self.coursedir.student_id if self.coursedir.student_id != "*" else get_username()
+        try:
+            info = frister.own_deadline(self.coursedir.assignment_id, student, self.coursedir.root, self.config)
+        except frister.DeadlineError as error:
+            self.log.warning("Fristene kunne ikke leses: %s", error)
+            return
+        except (OSError, ValueError, KeyError) as error:
+            self.log.warning("Fristtjenesten svarte ikke (%s); innsamlingen sjekker fristen.", error)
+            return
+        message = frister.late_message(info) if info else None
+        if message is None:
+            return
+        if info["regel"]["sen_innlevering"] == frister.REFUSE:
+            self.log.fatal(message)
+            raise LateError(message)
+        self.log.warning(message)
 
     def one_malform(self, folder: str) -> None:
         try:
@@ -399,15 +435,7 @@ def check_submission(folder: str | os.PathLike, name_timestamp: str, grace: floa
         findings.append({"kind": "ulik_tid", "timestamp": text.strip()[:60], "name": name_timestamp})
 
     latest_claim = max(_utc_epoch(t) for t in (recorded, name_time) if t is not None)
-    entries: list[tuple[str, os.stat_result]] = []
-    try:
-        entries.append((".", os.lstat(folder)))
-        for dirpath, dirnames, filenames in os.walk(folder):
-            for name in dirnames + filenames:
-                path = os.path.join(dirpath, name)
-                entries.append((os.path.relpath(path, folder), os.lstat(path)))
-    except OSError:
-        pass  # what cannot be read is reported by the copy
+    entries = _entries(folder)
     for rel, st in entries:
         late = st.st_ctime - latest_claim
         if late > grace:
@@ -416,6 +444,32 @@ def check_submission(folder: str | os.PathLike, name_timestamp: str, grace: floa
     if earliest is not None and latest_claim - earliest > grace:
         findings.append({"kind": "tid_senere", "seconds": round(latest_claim - earliest, 1)})
     return findings, recorded
+
+
+def _entries(folder: Path) -> list[tuple[str, os.stat_result]]:
+    """The folder and everything in it, with their ``lstat``; what cannot be read is left out (the copy reports it)."""
+    entries: list[tuple[str, os.stat_result]] = []
+    try:
+        entries.append((".", os.lstat(folder)))
+        for dirpath, dirnames, filenames in os.walk(folder):
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                entries.append((os.path.relpath(path, folder), os.lstat(path)))
+    except OSError:
+        pass
+    return entries
+
+
+def submission_time(folder: str | os.PathLike, name_timestamp: str, grace: float) -> dt.datetime | None:
+    """The time (aware UTC) a submission counts as handed in: see :func:`course.frister.trusted_time`."""
+    folder = Path(folder)
+    text = _read_small(folder / "timestamp.txt")
+    claimed = [t for t in (_parse_time(text) if text is not None else None, _parse_time(name_timestamp))
+               if t is not None]
+    if not claimed:
+        return None
+    latest_claim = max(claimed).replace(tzinfo=dt.timezone.utc)
+    return frister.trusted_time(latest_claim, [st.st_ctime for _, st in _entries(folder)], grace)
 
 
 def _read_small(path: Path, limit: int = 200) -> str | None:
@@ -583,13 +637,26 @@ class SecureExchangeCollect(ExchangeCollect):
                 continue
             records.append({"username": split[0], "filename": filename, "timestamp": parse_utc(split[1])})
 
+        self._late_refused: list[dict] = []
+        policy = frister.DeadlinePolicy(config=self.config)
+        try:
+            plan = frister.read_plan(self.coursedir.root, file=policy.file)
+        except frister.DeadlineError as error:
+            self.fail(f"{error}\nRett fristfilen (se «course frister»), og samle inn på nytt.")
+        usergroups = groupby(records, lambda item: item["username"])
+        self.src_records = []
+        if self.coursedir.assignment_id in plan.deadlines:
+            for student, items in usergroups.items():
+                chosen = self._choose(items, plan.deadline_for(self.coursedir.assignment_id, student), policy)
+                if chosen is not None:
+                    self.src_records.append(chosen)
+            return
+        # No deadline in the course's file: nbgrader's own rule (its gradebook's due date and --before-duedate).
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
                 self.duedate = gb.find_assignment(self.coursedir.assignment_id).duedate
             except MissingEntry:
                 self.duedate = None
-        usergroups = groupby(records, lambda item: item["username"])
-        self.src_records = []
         for items in usergroups.values():
             items = self._sort_by_timestamp(items)
             if self.duedate is not None and self.before_duedate:
@@ -597,6 +664,30 @@ class SecureExchangeCollect(ExchangeCollect):
                 self.src_records.append((before or items)[0])
             else:
                 self.src_records.append(items[0])
+
+    def _choose(self, items: list[dict], deadline: frister.Deadline, policy: frister.DeadlinePolicy) -> dict | None:
+        """The submission to collect from one student's, measured against their own deadline.
+
+        Accepting late work: the latest submission (nbgrader's rule); its time,
+        as far as it can be trusted, goes into the collected copy, where
+        nbgrader's late penalty reads it. Refusing late work: the latest one
+        handed in on time, or none; the late ones are recorded for the report.
+        """
+        items = self._sort_by_timestamp(items)
+        if policy.late == frister.ACCEPT:
+            return items[0]
+        for item in items:
+            path = os.path.join(self.inbound_path, item["filename"])
+            when = submission_time(path, item["filename"].rsplit("+", 3)[2], self.grace_seconds)
+            if when is not None and deadline.late_by(when) == 0:
+                return item
+            self._late_refused.append({
+                "student": item["username"], "folder": item["filename"],
+                "submitted": when.isoformat() if when else None, "deadline": deadline.end.isoformat(),
+                "extended": deadline.student is not None,
+                "seconds_late": round(deadline.late_by(when), 1) if when else None,
+            })
+        return None
 
     def _reject(self, filename: str, claimed: str, st: os.stat_result, reason: str) -> None:
         owner = _user_name(st.st_uid)
@@ -648,14 +739,16 @@ class SecureExchangeCollect(ExchangeCollect):
         # After the copy: a change made before the copy finished has an earlier change time than this check.
         changes, recorded = check_submission(src, name_timestamp, self.grace_seconds)
         findings.extend(changes)
-        if any(f["kind"] == "uleselig_tid" for f in findings) and recorded is not None:
-            # nbgrader reads timestamp.txt in submitted/ for --update and for late penalties and stops
-            # at an unreadable one: the graded copy gets the time in the folder's name.
+        trusted = submission_time(src, name_timestamp, self.grace_seconds)
+        if trusted is not None and (recorded is None or any(f["kind"] == "uleselig_tid" for f in findings)
+                                    or trusted != recorded.replace(tzinfo=dt.timezone.utc)):
+            # nbgrader reads timestamp.txt in submitted/ for --update and for late penalties (and stops at
+            # an unreadable one): the graded copy gets the time the submission can be trusted to have.
             target = os.path.join(dest, "timestamp.txt")
             if os.path.lexists(target):
                 os.remove(target)
             with open(target, "w") as fh:
-                fh.write(name_timestamp)
+                fh.write(trusted.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
         self._checked[student] = {"submission": filename, "findings": findings}
 
     def copy_files(self):
@@ -676,6 +769,7 @@ class SecureExchangeCollect(ExchangeCollect):
                                  "; ".join(describe_all(result["findings"])))
             elif path.exists():
                 path.unlink()
+        self._write_late_refused(folder)
         rejected_path = folder.with_name(f"{self.coursedir.assignment_id}.avvist.json")
         entries = self._rejected
         if not self._scope_all and rejected_path.is_file():
@@ -690,6 +784,38 @@ class SecureExchangeCollect(ExchangeCollect):
             rejected_path.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
         elif rejected_path.exists():
             rejected_path.unlink()
+
+
+    def _write_late_refused(self, folder: Path) -> None:
+        """Submissions not collected because they came after the student's deadline (policy 'avvis')."""
+        path = folder.with_name(f"{self.coursedir.assignment_id}.sene.json")
+        entries = self._late_refused
+        if not self._scope_all and path.is_file():
+            try:
+                old = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                old = []
+            entries = [e for e in old if e.get("student") != self.coursedir.student_id] + entries
+        for entry in self._late_refused:
+            self.log.warning("Not collected, handed in after the deadline: %s", entry["folder"])
+        if entries:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
+        elif path.exists():
+            path.unlink()
+
+
+def read_late_refused(course_root: str | os.PathLike, assignment: str) -> dict[str, list[dict]]:
+    """For each student, their submissions the last collection left out for being late (policy 'avvis')."""
+    path = records_folder(course_root, assignment).with_name(f"{assignment}.sene.json")
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, list[dict]] = {}
+    for entry in entries:
+        found.setdefault(entry.get("student", "?"), []).append(entry)
+    return found
 
 
 def _user_name(uid: int) -> str:
