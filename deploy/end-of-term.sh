@@ -20,7 +20,9 @@
 #   - in the course folder, what nbgrader and the course's tools write about
 #     students: submitted/, autograded/, feedback/, innleveringskontroll/,
 #     downloaded/ (zip imports), rapport/, gradebook.db, nbgrader.log, the
-#     pseudonym key, and grade exports or LMS downloads (*.csv, *.zip) at its top;
+#     pseudonym key, the deadlines seen by `course frister` (.frister-godkjent.json),
+#     and grade exports, the deadlines file (frister.csv) or LMS downloads
+#     (*.csv, *.zip) at its top;
 #   - the backups of the gradebook (deploy/backup-gradebook.sh);
 #   - last, the gradebook database, and any other database the grading account's
 #     role owns (a restored copy, say), so that a run stopped half-way can be
@@ -227,7 +229,7 @@ done
 # --- In the course folder: what nbgrader and the course's tools write about students.
 course_items=()
 for item in submitted autograded feedback innleveringskontroll downloaded rapport \
-    gradebook.db gradebook.db-journal nbgrader.log .pseudonymnokkel; do
+    gradebook.db gradebook.db-journal nbgrader.log .pseudonymnokkel .frister-godkjent.json; do
     if [ -e "$COURSE_DIR/$item" ] || [ -L "$COURSE_DIR/$item" ]; then
         course_items+=("$item")
     fi

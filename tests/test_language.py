@@ -121,6 +121,10 @@ def _nynorsk_nodes(tree: ast.AST) -> set[int]:
     return inside
 
 
+# An HTML tag in a page a module writes (course/frister_tjeneste.py): its text is checked, not its markup.
+MARKUP = re.compile(r"<[^<>]*>")
+
+
 def _python_messages(path: Path, nynorsk: bool = False) -> str:
     """Norwegian string constants of a module, docstrings left out (they are English).
 
@@ -145,7 +149,7 @@ def _python_messages(path: Path, nynorsk: bool = False) -> str:
         else:
             continue
         if NORWEGIAN_MARKERS.search(text):
-            texts.append(text)
+            texts.append(MARKUP.sub(" ", text))
     return "\n".join(texts)
 
 

@@ -78,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
                             f"{os.cpu_count() or 1} på denne maskinen)")
     grade.add_argument("--uten-fremdrift", action="store_true", help="ikke vis fremdriftslinjen")
 
+    deadlines = sub.add_parser("frister", add_help=False, help="sjekk fristfilen og vis fristene for emnet",
+                               description="Sjekker fristfilen (frister.csv i kursmappen): fristen for hver oppgave "
+                                           "og de forlengede fristene, og viser planen. Feil navngis med "
+                                           "linjenummer. En ny frist som allerede er passert, må godtas med "
+                                           "--godta-passerte.")
+    deadlines.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
+    deadlines.add_argument("--godta-passerte", action="store_true",
+                           help="godta frister som allerede er passert (for eksempel en forlengelse gitt i ettertid)")
+
     report = sub.add_parser("report", add_help=False, help="poengfordeling, analyse per celle og eksport av karakterer",
                             description="Lager tabeller og figurer over poengene i hver oppgave og hver celle, og "
                                         "eksporterer karakterene som CSV for læringsplattformen.")
@@ -125,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
             print(format_report(result))
             print(f"Tid brukt: {time.monotonic() - start:.0f} sekunder.")
             return 0 if result.ok else 1
+        if args.command == "frister":
+            from .frister import run
+
+            print(run(root, accept_past=args.godta_passerte))
+            return 0
         if args.command == "report":
             from .report import run_report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from contextlib import contextmanager
@@ -10,11 +11,13 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
-from course.exchange import read_records
+from course import frister as deadlines
+from course.exchange import read_late_refused, read_records
 from . import autograde
 from .collect import check_zip, collect_exchange, collect_zip, submitted_students
 from .common import CourseError, check_assignment, last_error, nbgrader, open_gradebook, submitted_notebook
 from .malform import released_version, submitted_version
+from .frister import load as load_deadlines, sync_gradebook
 from .tamper import find_tampering
 from ..malform import NYNORSK
 
@@ -31,6 +34,10 @@ class GradeReport:
     # From the exchange's collect (course/exchange.py): changed after submitting, and folders not collected.
     changed: dict[str, list[str]] | None = None  # None: collected from a zip file, not checked
     rejected: dict[str, list[str]] = field(default_factory=dict)
+    # Deadlines (course/frister.py): the policy, submissions graded late, and late ones not collected.
+    policy: str = ""
+    late: dict[str, str] = field(default_factory=dict)          # student -> "how late, deadline, penalty"
+    late_refused: dict[str, str] = field(default_factory=dict)  # student -> "how late, deadline"
 
     @property
     def ok(self) -> bool:
@@ -84,18 +91,23 @@ def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: 
     if archive is not None:
         archive = check_zip(archive)
     ensure_in_gradebook(root, assignment)
+    rules, plan = load_deadlines(root)  # before collecting: a mistake in the file must not decide what is collected
     if archive is not None:
         collect_zip(root, assignment, archive)
     else:
         collect_exchange(root, assignment)
     students = submitted_students(root, assignment)
-    if not students:
-        where = f"zip-filen {archive}" if archive else "utvekslingsmappen"
-        raise CourseError(f"Fant ingen innleveringer av {assignment} i {where}.")
-
     report = GradeReport(assignment)
     if archive is None:
         report.changed, report.rejected = read_records(root, assignment)
+        report.late_refused = _late_refused(read_late_refused(root, assignment))
+    if not students:
+        where = f"zip-filen {archive}" if archive else "utvekslingsmappen"
+        refused = f" ({len(report.late_refused)} levert etter fristen ble ikke samlet inn)" if report.late_refused else ""
+        raise CourseError(f"Fant ingen innleveringer av {assignment} i {where}{refused}.")
+    sync_gradebook(root, assignment, plan, students)
+    if assignment in plan.deadlines:
+        report.policy = rules.describe()
     from tqdm import tqdm
 
     with _kernel_noise_hidden() as terminal, tqdm(
@@ -134,11 +146,34 @@ def grade(root: Path, assignment: str, *, archive: Path | None = None, workers: 
     with open_gradebook(root) as gb:
         for student in graded:
             try:
-                if gb.find_submission(assignment, student).needs_manual_grade:
-                    report.manual.append(student)
+                submission = gb.find_submission(assignment, student)
             except MissingEntry:
-                pass
+                continue
+            if submission.needs_manual_grade:
+                report.manual.append(student)
+            if submission.total_seconds_late > 0:
+                report.late[student] = _late_note(submission, plan.is_extended(assignment, student))
     return report
+
+
+def _late_note(submission, extended: bool) -> str:
+    """«3 timer etter fristen (fredag … kl. 23.59, forlenget), trekk 2 poeng» for one graded submission."""
+    due = deadlines.format_time(submission.duedate.replace(tzinfo=deadlines.UTC) - deadlines.MINUTE_END)
+    penalty = float(submission.late_submission_penalty or 0)
+    own = ", forlenget" if extended else ""
+    return (f"{deadlines.format_duration(submission.total_seconds_late)} etter fristen ({due}{own}), "
+            f"trekk {penalty:g} poeng")
+
+
+def _late_refused(found: dict[str, list[dict]]) -> dict[str, str]:
+    notes = {}
+    for student, entries in found.items():
+        entry = max(entries, key=lambda e: e.get("seconds_late") or 0)
+        due = deadlines.format_time(dt.datetime.fromisoformat(entry["deadline"]) - deadlines.MINUTE_END)
+        own = ", forlenget" if entry.get("extended") else ""
+        late = deadlines.format_duration(entry["seconds_late"] or 0)
+        notes[student] = f"{late} etter fristen ({due}{own})"
+    return notes
 
 
 def format_report(report: GradeReport) -> str:
@@ -176,6 +211,17 @@ def format_report(report: GradeReport) -> str:
     if report.rejected:
         lines.append(f"Ikke samlet inn fra utvekslingsmappen ({len(report.rejected)}):")
         lines.extend(f"  {student:<{width}}  {'; '.join(notes)}" for student, notes in report.rejected.items())
+        lines.append("")
+    if report.policy:
+        lines.append(f"Levert etter fristen ({len(report.late)}):")
+        lines.extend(f"  {student:<{width}}  {note}" for student, note in sorted(report.late.items()))
+        if not report.late:
+            lines.append("  ingen")
+        if report.late_refused:
+            lines.append(f"Levert etter fristen og ikke samlet inn ({len(report.late_refused)}):")
+            lines.extend(f"  {student:<{width}}  {note}" for student, note in sorted(report.late_refused.items()))
+        lines.append(f"  (Regel: {report.policy}. Tiden er den innleveringen kan stoles på, målt mot "
+                     "studentens egen frist.)")
         lines.append("")
     if done:
         nynorsk = sum(1 for o in done if report.malform.get(o.student) == NYNORSK)
