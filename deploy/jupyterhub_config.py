@@ -24,6 +24,7 @@ so this file is the same on every server and holds no password.
   SAMSKAPING_SJEKK_UBRUKT       how often to look for such servers, in seconds (300)
   SAMSKAPING_AKTIVITET          how often the hub learns of activity, from the proxy and from each
                                 server, in seconds (300, JupyterHub's default)
+  SAMSKAPING_FRISTER_PORT       the port of the deadline service on 127.0.0.1 (the hub's port + 3)
 
 Who can do what:
 - Students and instructors log in and get their own JupyterLab, started as
@@ -32,6 +33,8 @@ Who can do what:
   as the grading account in the course folder: user servers always start in
   the home folder, where Formgrader would not find the course's
   nbgrader_config.py. Students get 403 there.
+- Everyone sees their own deadlines at /services/frister/ (the deadline
+  service, also run as the grading account), and nobody else's.
 - Nobody is a hub admin by default: an admin could open every student's server.
 """
 
@@ -196,8 +199,37 @@ c.JupyterHub.services = [
         },
     }
 ]
+# The deadline service (course/frister_tjeneste.py): each person's own deadlines,
+# read from the deadlines file in the course folder (which students cannot
+# read), so an extension is seen by its student and nobody else. It runs as
+# the grading account. Everyone who can log in may use it (the default role
+# "user", extended below); each server's own token may too, so that a
+# student's submit can ask for the student's deadline
+# (SAMSKAPING_FRISTER_URL, course/exchange.py).
+FRISTER_PORT = int(setting("SAMSKAPING_FRISTER_PORT", str(PORT + 3)))
+FRISTER_URL = f"http://127.0.0.1:{FRISTER_PORT}"
+SERVER_ENV["SAMSKAPING_FRISTER_URL"] = f"{FRISTER_URL}/services/frister"
+c.JupyterHub.services.append({
+    "name": "frister",
+    "display": True,
+    "oauth_no_confirm": True,
+    "url": FRISTER_URL,
+    "command": [str(ENV / "bin" / "python"), "-P", "-m", "course.frister_tjeneste"],
+    "user": GRADER,
+    "cwd": COURSE_DIR,
+    "environment": {"PATH": SERVER_ENV["PATH"], "JUPYTER_PLATFORM_DIRS": "1", "NBGRADER_EXCHANGE": EXCHANGE,
+                    "SAMSKAPING_KURS_ID": COURSE_ID},
+})
+# JupyterHub's server role (activity and access to the server itself), and the deadline service.
+c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=frister"]
+
 c.JupyterHub.load_groups = {INSTRUCTORS: {"users": sorted(members(INSTRUCTORS))}}
 c.JupyterHub.load_roles = [
+    {
+        # JupyterHub's default role for every user ("self"), and the deadline service.
+        "name": "user",
+        "scopes": ["self", "access:services!service=frister"],
+    },
     {
         "name": "formgrader-for-laerere",
         "description": "Instructors open Formgrader (the grading account's server)",

@@ -106,10 +106,15 @@ class Hub:
         return env
 
     def log(self) -> str:
+        """The end of the hub's log, and every warning or error in it (a service's crash is often early on)."""
         try:
-            return "hub log (last 4000 characters):\n" + self.log_path.read_text(errors="replace")[-4000:]
+            text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return "(no hub log)"
+        problems = [line for line in text.splitlines() if not line.startswith(("[I ", "[D "))
+                    and re.search(r"Error|Traceback|No module|exited|\[[WEC] ", line)]
+        return ("hub log, warnings and errors:\n" + "\n".join(problems)[-4000:]
+                + "\n\nhub log (last 4000 characters):\n" + text[-4000:])
 
     def start(self) -> "Hub":
         with open(self.log_path, "wb") as log:

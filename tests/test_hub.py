@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 from sqlalchemy.engine import make_url
 
 from answers import answer_like_the_solution, points
@@ -408,6 +409,122 @@ def test_a_student_opens_a_lesson_and_the_assignment_list_in_the_browser(klasse:
         page.context.close()
 
 
+# --- Deadlines: Kari has an extension, Ola does not (course/frister.py, the deadline service) ---
+
+DEADLINE_EXERCISE = "oppgave_02"
+
+
+def _as_grader_file(klasse: Klasse, path: Path, text: str) -> None:
+    """Write a file in the course folder as the grading account would (owned by it, 0600)."""
+    path.write_text(text, encoding="utf-8")
+    entry = pwd.getpwnam(klasse.grader)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    path.chmod(0o600)
+
+
+@pytest.fixture
+def deadlines(klasse: Klasse):
+    """oppgave_02's class deadline passed an hour ago; Kari has 24 hours more; the course refuses late work."""
+    import datetime as dt
+
+    from course import frister
+
+    per = klasse.hub.login(klasse.per)
+    fg = "/services/formgrader/formgrader/api"
+    if per.api("GET", f"{fg}/assignment/{DEADLINE_EXERCISE}").json().get("status") != "released":
+        reply = per.api("POST", f"{fg}/assignment/{DEADLINE_EXERCISE}/release")
+        assert reply.json()["success"], reply.json()
+    deadline = frister.now_utc() - dt.timedelta(hours=1)
+    minute = deadline.astimezone(frister.OSLO).strftime("%Y-%m-%d %H:%M")
+    config = klasse.course / "nbgrader_config.py"
+    original = config.read_text(encoding="utf-8")
+    _as_grader_file(klasse, klasse.course / "frister.csv",
+                    f"oppgave;student;frist\n{DEADLINE_EXERCISE};;{minute}\n{DEADLINE_EXERCISE};{klasse.kari};+24\n")
+    _as_grader_file(klasse, config, original + '\nc.DeadlinePolicy.late = "avvis"\n')
+    try:
+        yield deadline
+    finally:
+        _as_grader_file(klasse, config, original)
+        (klasse.course / "frister.csv").unlink(missing_ok=True)
+
+
+def test_each_student_keeps_their_own_deadline_on_the_class_server(klasse: Klasse, deadlines):
+    """Kari (extension) hands in after the class deadline and is collected; Ola is refused at submit.
+
+    Each student's submit asks the deadline service with their server's own
+    token; each sees only their own deadline, in the service's answer too.
+    """
+    people = {student: klasse.hub.login(student) for student in (klasse.kari, klasse.ola)}
+    mine = {}
+    for student, person in people.items():
+        reply = person.api("GET", "/services/frister/api/mine")
+        assert reply.status_code == 200, reply.text[:300]
+        mine[student] = reply.json()
+    kari_row, ola_row = mine[klasse.kari]["oppgaver"][0], mine[klasse.ola]["oppgaver"][0]
+    assert kari_row["forlenget"] and kari_row["sekunder_igjen"] > 22 * 3600, kari_row
+    assert not ola_row["forlenget"] and ola_row["sekunder_igjen"] == 0, ola_row
+    assert kari_row["frist_tekst"] not in str(mine[klasse.ola]), "Kari's extension reached Ola"
+    assert mine[klasse.ola]["regel"]["sen_innlevering"] == "avvis"
+    # Nobody reaches the service without logging in.
+    assert requests.get(f"{klasse.hub.url}/services/frister/api/mine", timeout=30).status_code == 403
+
+    results = {}
+    for student, person in people.items():
+        person.start_server()
+        reply = person.server("POST", "assignments/fetch",
+                              data={"course_id": COURSE_ID, "assignment_id": DEADLINE_EXERCISE})
+        assert reply.status_code == 200, reply.text[:300]
+        results[student] = person.server("POST", "assignments/submit",
+                                         data={"course_id": COURSE_ID, "assignment_id": DEADLINE_EXERCISE}).json()
+    assert results[klasse.kari]["success"], results[klasse.kari]
+    refused = results[klasse.ola]
+    assert not refused["success"] and "Innleveringen er ikke levert" in refused["value"], refused
+    inbound = sorted(p.name.split("+")[0] for p in (klasse.exchange / COURSE_ID / "inbound").iterdir()
+                     if f"+{DEADLINE_EXERCISE}+" in p.name)
+    assert inbound == [klasse.kari], inbound
+
+    klasse.as_grader("nbgrader", "collect", DEADLINE_EXERCISE)
+    collected = sorted(p.name for p in (klasse.course / "submitted").iterdir()
+                       if (p / DEADLINE_EXERCISE).is_dir())
+    assert collected == [klasse.kari], collected
+
+
+@pytest.mark.browser
+def test_a_student_sees_their_own_deadline_in_the_browser(klasse: Klasse, browser, deadlines):
+    """The deadline page: Kari's extension for her (and her own time zone's clock), not for Ola; no axe violation."""
+    from playwright.sync_api import expect
+
+    from browser.conftest import AXE
+
+    for student, zone in ((klasse.kari, "America/New_York"), (klasse.ola, "Europe/Oslo")):
+        context = browser.new_context(locale="nb-NO", timezone_id=zone)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(90_000)
+            page.goto(f"{klasse.hub.url}/hub/login?next=/services/frister/")
+            page.fill("#username_input", student)
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
+            page.wait_for_url(re.compile(r"/services/frister/$"))
+            expect(page.get_by_role("heading", level=1)).to_have_text("Fristene dine")
+            row = page.get_by_role("row", name=re.compile(DEADLINE_EXERCISE))
+            if student == klasse.kari:
+                expect(row).to_contain_text("Fristen din er forlenget til")
+                expect(row).to_contain_text("Der du er nå (America/New_York)")
+                expect(row).to_contain_text("igjen")
+            else:
+                expect(row).not_to_contain_text("forlenget")
+                expect(row).to_contain_text("Fristen er ute")
+                expect(page.locator("body")).not_to_contain_text("Der du er nå")
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(
+                """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+                       .map(v => `${v.impact} ${v.id}: ` + v.nodes.map(n => n.target.join(' ')).join(' | '))""")
+            assert violations == [], violations
+        finally:
+            context.close()
+
+
 # --- After the term: the last test of the module (it deletes the students) ----------------
 
 
@@ -422,7 +539,8 @@ def _what_is_there(klasse: Klasse, backups: Path) -> dict:
         "homes": [s for s in students if Path(f"/home/{s}").exists()],
         "exchange": (klasse.exchange / COURSE_ID).exists(),
         "course folder": sorted(p.name for p in klasse.course.iterdir()
-                                if p.name in ("submitted", "autograded", "feedback", "innleveringskontroll")),
+                                if p.name in ("submitted", "autograded", "feedback", "innleveringskontroll",
+                                              "frister.csv", ".frister-godkjent.json")),
         "databases": klasse.postgres.psql(f"SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database "
                                           f"WHERE datname LIKE '{database}%'").stdout.strip(),
         "backups": sorted(p.name for p in backups.glob(f"{database}-*.dump")),
@@ -459,9 +577,14 @@ def test_after_the_term_the_students_data_is_deleted(klasse: Klasse):
     restore = subprocess.run([str(ROOT / "deploy" / "restore-gradebook.sh"), str(dump), copy, klasse.grader], env=env,
                              capture_output=True, text=True, timeout=120)
     assert restore.returncode == 0, restore.stdout + restore.stderr
+    # The term's deadlines name the students with extensions, and so does what `course frister` has seen.
+    _as_grader_file(klasse, klasse.course / "frister.csv", f"oppgave;student;frist\n{ASSIGNMENT};;2026-09-18 23:59\n"
+                                                           f"{ASSIGNMENT};{klasse.kari};+48\n")
+    _as_grader_file(klasse, klasse.course / ".frister-godkjent.json", f'["{ASSIGNMENT};{klasse.kari};+48"]')
     before = _what_is_there(klasse, backups)
     assert before["accounts"] == before["homes"] == [klasse.kari, klasse.ola] and before["hub state"] == before["accounts"]
-    assert {"submitted", "autograded", "feedback"} <= set(before["course folder"]), before
+    assert {"submitted", "autograded", "feedback", "frister.csv", ".frister-godkjent.json"} <= set(
+        before["course folder"]), before
     assert before["exchange"] and before["databases"] == f"{database} {copy}" and len(before["backups"]) == 1, before
 
     # The dry run names what would go, and changes nothing (the hub is still running).
