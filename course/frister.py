@@ -524,6 +524,6 @@ def late_message(info: dict, now: dt.datetime | None = None) -> str | None:
     when = f"{own} for {info['oppgave']} var {info['frist_tekst']} (norsk tid), og du leverer {late} etter den."
     if info["regel"]["sen_innlevering"] == REFUSE:
         return (f"{when} Innleveringen er ikke levert: i dette emnet blir innleveringer etter fristen ikke "
-                "tatt imot. Har du fått eller har du krav på utsatt frist, ta kontakt med emneansvarlig; "
+                "tatt imot. Har du fått eller har du krav på utsatt frist, ta kontakt med faglæreren; "
                 "når fristen din er forlenget, kan du levere igjen.")
     return f"{when} Innleveringen er levert og merket som for sen ({info['regel']['tekst']})."

@@ -101,7 +101,7 @@ class Page(Base):
             self.set_status(503)
             self.finish(page("Fristene kan ikke vises akkurat nå",
                              "<p>Fristene for emnet kan ikke vises akkurat nå. Prøv igjen om litt. Hvis det ikke "
-                             "går, si fra til emneansvarlig.</p>", self.lab_url()))
+                             "går, si fra til faglæreren.</p>", self.lab_url()))
             return
         self.finish(page("Fristene dine", deadlines_html(mine), self.lab_url()))
 
@@ -168,7 +168,7 @@ def deadlines_html(mine: dict) -> str:
     table = ('<table><caption>Oppgavene og fristene dine</caption>'
              '<thead><tr><th scope="col">Oppgave</th><th scope="col">Frist</th><th scope="col">Tid igjen</th></tr>'
              f'</thead><tbody>{"".join(body)}</tbody></table>')
-    help_text = ("<p>Trenger du utsatt frist, for eksempel ved sykdom, tar du kontakt med emneansvarlig. "
+    help_text = ("<p>Trenger du utsatt frist, for eksempel ved sykdom, tar du kontakt med faglæreren. "
                  "Grunnen skriver du ikke her; fristen din vises på denne siden når den er forlenget.</p>")
     return intro + table + help_text + f"<script>{LOCAL_TIME_SCRIPT}</script>"
 
