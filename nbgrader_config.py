@@ -42,7 +42,7 @@ ASSIGNMENT_DIR = Path(os.environ.get("NBGRADER_ASSIGNMENT_DIR", HERE / "mine_opp
 ASSIGNMENT_DIR.mkdir(parents=True, exist_ok=True)
 c.Exchange.assignment_dir = str(ASSIGNMENT_DIR)
 
-# The course's exchange classes (course/exchange.py), the same ones the students'
+# The course's exchange classes (course/exchange/), the same ones the students'
 # servers use on a class server (deploy/nbgrader_config.py): each submission is
 # readable only by its student and the grader, collect takes only a student's
 # own folders and reports files changed after submitting (in `course grade`),

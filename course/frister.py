@@ -29,7 +29,7 @@ this module keeps nbgrader for the penalty and adds what is missing:
   fixed deduction, or zero (:class:`LatePenalty`, nbgrader's late-submission
   plugin interface).
 
-Who reads it: the exchange's collect (course/exchange.py; it measures lateness
+Who reads it: the exchange's collect (course/exchange/; it measures lateness
 against each student's own deadline with the submission time it can trust),
 the student's submit (to refuse or warn at once), ``course grade`` (which puts
 the deadlines into the gradebook for nbgrader's penalty), the ``course

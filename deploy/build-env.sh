@@ -43,6 +43,9 @@ fi
 lock_sum=$(cat "$lock" "$repo/pyproject.toml" | sha256sum | cut -d' ' -f1)
 target="$HUB_ENV-${lock_sum:0:12}"
 previous=$(readlink "$HUB_ENV" 2>/dev/null || true)
+# setuptools builds the course package in build/ inside the repository and reuses
+# what is there: a module since moved or removed would go into the copy as well.
+rm -rf "$repo/build"
 if [ ! -x "$target/bin/python" ] || [ "$(cat "$target/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
     echo "Bygger kursserverens miljø i $target (fra $HUB_PYTHON og $lock) ..."
     rm -rf "$target"

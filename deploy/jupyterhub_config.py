@@ -205,7 +205,7 @@ c.JupyterHub.services = [
 # the grading account. Everyone who can log in may use it (the default role
 # "user", extended below); each server's own token may too, so that a
 # student's submit can ask for the student's deadline
-# (SAMSKAPING_FRISTER_URL, course/exchange.py).
+# (SAMSKAPING_FRISTER_URL, course/exchange/).
 FRISTER_PORT = int(setting("SAMSKAPING_FRISTER_PORT", str(PORT + 3)))
 FRISTER_URL = f"http://127.0.0.1:{FRISTER_PORT}"
 SERVER_ENV["SAMSKAPING_FRISTER_URL"] = f"{FRISTER_URL}/services/frister"

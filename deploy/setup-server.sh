@@ -42,7 +42,7 @@ if [ ! -f "$COURSE_DIR/nbgrader_config.py" ]; then
     echo "Kursmappen er klonet til $COURSE_DIR."
 fi
 
-# The shared exchange, with the course's layout and permissions (course/exchange.py):
+# The shared exchange, with the course's layout and permissions (course/exchange/):
 # students create their own submissions in it, but cannot list, read, rename or
 # delete anyone else's.
 mkdir -p "$(dirname "$EXCHANGE")"

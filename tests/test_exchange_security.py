@@ -1,4 +1,4 @@
-"""The shared exchange on a class server, with real Unix accounts (course/exchange.py).
+"""The shared exchange on a class server, with real Unix accounts (course/exchange/).
 
 Can a student list, read, change, rename or delete another student's
 submission, or the course's folders in the exchange? Is a submission changed

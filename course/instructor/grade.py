@@ -31,7 +31,7 @@ class GradeReport:
     manual: list[str] = field(default_factory=list)
     feedback: list[str] = field(default_factory=list)
     feedback_error: str = ""
-    # From the exchange's collect (course/exchange.py): changed after submitting, and folders not collected.
+    # From the exchange's collect (course/exchange/): changed after submitting, and folders not collected.
     changed: dict[str, list[str]] | None = None  # None: collected from a zip file, not checked
     rejected: dict[str, list[str]] = field(default_factory=dict)
     # Deadlines (course/frister.py): the policy, submissions graded late, and late ones not collected.
