@@ -503,14 +503,29 @@ def own_deadline(exercise: str, student: str, root: str | Path, config=None, *, 
             mine = json.loads(reply.read().decode("utf-8"))
         rows = [row for row in mine.get("oppgaver", []) if row.get("oppgave") == exercise]
         return {**rows[0], "regel": mine["regel"]} if rows else None
-    if (Path(root) / "nbgrader_config.py").is_file():  # the course folder's own rules, as its tools read them
-        from course.instructor.common import nbgrader_config
-
-        config = nbgrader_config(Path(root))
-    policy = DeadlinePolicy(config=config)
+    policy = DeadlinePolicy(config=course_config(root, config))
     plan = read_plan(root, file=policy.file)
     rows = [row for row in plan.for_student(student) if row["oppgave"] == exercise]
     return {**rows[0], "regel": policy.to_dict()} if rows else None
+
+
+def course_config(root: str | Path, base=None):
+    """``base`` (a traitlets Config, or None) with the course folder's ``nbgrader_config.py`` loaded on top.
+
+    The deadline policy belongs in the course folder's configuration. A
+    student's submit may run outside that folder, and the deadline service
+    runs without nbgrader's application, so both read the file here, as
+    nbgrader reads it (traitlets' loader, ``get_config()`` available).
+    """
+    from traitlets.config import Config
+    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+    config = Config(base) if base is not None else Config()
+    try:
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config())
+    except ConfigFileNotFound:
+        pass
+    return config
 
 
 def late_message(info: dict, now: dt.datetime | None = None) -> str | None:

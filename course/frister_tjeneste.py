@@ -58,9 +58,7 @@ class Course:
     def load(self) -> tuple[frister.DeadlinePolicy, frister.Plan | None, str | None]:
         stamp = self._stamp()
         if stamp != self._seen:
-            from course.instructor.common import nbgrader_config
-
-            self._policy = frister.DeadlinePolicy(config=nbgrader_config(self.root))
+            self._policy = frister.DeadlinePolicy(config=frister.course_config(self.root))
             try:
                 self._plan, self._error = frister.read_plan(self.root, file=self._policy.file), None
             except frister.DeadlineError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
@@ -258,10 +259,37 @@ def test_pseudonyms_are_stable_and_keyed():
     assert pseudonym("elev_a", b"k1").startswith("p-") and "elev" not in pseudonym("elev_a", b"k1")
 
 
+def _imports(source: str, package: str) -> set[str]:
+    """Every module a Python source imports, relative imports resolved against ``package``."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
 def test_student_facing_code_never_imports_the_instructor_tooling():
-    """Do the student-facing modules, lessons and exercises stay clear of course.instructor?"""
-    paths = [p for p in (ROOT / "course").glob("*.py")]
-    paths += sorted((ROOT / "lessons").glob("*.ipynb")) + sorted((ROOT / "exercises").rglob("*.ipynb"))
-    assert paths
-    for path in paths:
-        assert "instructor" not in path.read_text(encoding="utf-8"), f"{path.name} refers to course.instructor"
+    """Do the student-facing modules (all of course/ but course/instructor/), lessons and exercises stay clear of it?"""
+    modules = [p for p in (ROOT / "course").rglob("*.py") if "instructor" not in p.relative_to(ROOT / "course").parts]
+    assert ROOT / "course" / "exchange" / "submit.py" in modules
+    for path in modules:
+        package = ".".join(path.relative_to(ROOT).parent.parts)
+        used = {m for m in _imports(path.read_text(encoding="utf-8"), package) if m.startswith("course.instructor")}
+        assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
+    notebooks = sorted((ROOT / "lessons").glob("*.ipynb")) + sorted((ROOT / "exercises").rglob("*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        source = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+        assert "instructor" not in source, f"{path.name} refers to course.instructor"
+
+
+def test_the_import_check_sees_a_relative_import_of_the_instructor_tooling():
+    assert "course.instructor.common" in _imports("from ..instructor import common", "course.exchange")
+    assert "course.instructor.common" in _imports("from .instructor.common import x", "course")
+    assert "course.instructor.common" in _imports("from course.instructor.common import x", "course")
