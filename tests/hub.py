@@ -136,14 +136,16 @@ class Hub:
 
     def stop(self) -> None:
         """Stop the hub (it stops the proxy and every server it started), by its pid; kill what is left of its group."""
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+        # A hub that exited on its own (a service failed at start-up) leaves its proxy running too.
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)  # the proxy, if the hub left it behind
         except ProcessLookupError:
