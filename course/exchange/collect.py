@@ -18,7 +18,7 @@ from traitlets import Float
 
 from course import frister
 
-from .timecheck import check_submission, describe_all, describe_rejected, parse_time, submission_time
+from .timecheck import describe_all, describe_rejected, inspect_submission, parse_time, submission_time
 
 RECORDS = "innleveringskontroll"  # in the course root, beside submitted/ (gitignored)
 
@@ -216,9 +216,8 @@ class SecureExchangeCollect(ExchangeCollect):
             os.makedirs(dest, exist_ok=True)
 
         # After the copy: a change made before the copy finished has an earlier change time than this check.
-        changes, recorded = check_submission(src, name_timestamp, self.grace_seconds)
+        changes, recorded, trusted = inspect_submission(src, name_timestamp, self.grace_seconds)
         findings.extend(changes)
-        trusted = submission_time(src, name_timestamp, self.grace_seconds)
         if trusted is not None and (recorded is None or any(f["kind"] == "uleselig_tid" for f in findings)
                                     or trusted != recorded.replace(tzinfo=dt.timezone.utc)):
             # nbgrader reads timestamp.txt in submitted/ for --update and for late penalties (and stops at

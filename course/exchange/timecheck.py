@@ -25,6 +25,18 @@ def parse_time(text: str) -> dt.datetime | None:
 
 
 def check_submission(folder: str | os.PathLike, name_timestamp: str, grace: float) -> tuple[list[dict], dt.datetime | None]:
+    """The findings and the recorded time of :func:`inspect_submission`."""
+    findings, recorded, _ = inspect_submission(folder, name_timestamp, grace)
+    return findings, recorded
+
+
+def submission_time(folder: str | os.PathLike, name_timestamp: str, grace: float) -> dt.datetime | None:
+    """The time (aware UTC) a submission counts as handed in: see :func:`course.frister.trusted_time`."""
+    return inspect_submission(folder, name_timestamp, grace)[2]
+
+
+def inspect_submission(folder: str | os.PathLike, name_timestamp: str,
+                       grace: float) -> tuple[list[dict], dt.datetime | None, dt.datetime | None]:
     """Compare the change time of ``folder`` and of everything in it with its recorded submission time.
 
     ``st_ctime`` is set by the kernel whenever a file's content, name, mode or
@@ -36,9 +48,11 @@ def check_submission(folder: str | os.PathLike, name_timestamp: str, grace: floa
     then differ); one who moves the time forward, or renames the folder, is
     caught by the times no longer matching the change times of the files.
 
-    Returns the findings (dicts with a ``kind``; see :func:`describe`) and the
-    time the grader should use: the time in timestamp.txt, or the time in the
-    folder's name when timestamp.txt is missing or unreadable (then reported).
+    Returns the findings (dicts with a ``kind``; see :func:`describe`), the
+    recorded time: the time in timestamp.txt, or the time in the folder's name
+    when timestamp.txt is missing or unreadable (then reported), and the time
+    the submission can be trusted to be from (:func:`course.frister.trusted_time`),
+    all from one walk of the folder.
     """
     folder = Path(folder)
     findings: list[dict] = []
@@ -49,7 +63,7 @@ def check_submission(folder: str | os.PathLike, name_timestamp: str, grace: floa
         findings.append({"kind": "uleselig_tid"})
         recorded = name_time
         if recorded is None:
-            return findings, None
+            return findings, None, None
     elif name_time is not None and abs(_utc_epoch(recorded) - _utc_epoch(name_time)) > 0.001:
         findings.append({"kind": "ulik_tid", "timestamp": text.strip()[:60], "name": name_timestamp})
 
@@ -62,7 +76,9 @@ def check_submission(folder: str | os.PathLike, name_timestamp: str, grace: floa
     earliest = min((st.st_ctime for _, st in entries), default=None)
     if earliest is not None and latest_claim - earliest > grace:
         findings.append({"kind": "tid_senere", "seconds": round(latest_claim - earliest, 1)})
-    return findings, recorded
+    claim = max(t for t in (recorded, name_time) if t is not None).replace(tzinfo=dt.timezone.utc)
+    trusted = frister.trusted_time(claim, [st.st_ctime for _, st in entries], grace)
+    return findings, recorded, trusted
 
 
 def _entries(folder: Path) -> list[tuple[str, os.stat_result]]:
@@ -77,18 +93,6 @@ def _entries(folder: Path) -> list[tuple[str, os.stat_result]]:
     except OSError:
         pass
     return entries
-
-
-def submission_time(folder: str | os.PathLike, name_timestamp: str, grace: float) -> dt.datetime | None:
-    """The time (aware UTC) a submission counts as handed in: see :func:`course.frister.trusted_time`."""
-    folder = Path(folder)
-    text = _read_small(folder / "timestamp.txt")
-    claimed = [t for t in (parse_time(text) if text is not None else None, parse_time(name_timestamp))
-               if t is not None]
-    if not claimed:
-        return None
-    latest_claim = max(claimed).replace(tzinfo=dt.timezone.utc)
-    return frister.trusted_time(latest_claim, [st.st_ctime for _, st in _entries(folder)], grace)
 
 
 def _read_small(path: Path, limit: int = 200) -> str | None:
