@@ -14,7 +14,7 @@ import html
 
 import ipywidgets as widgets
 
-from course import loader, models
+from course import innsikt, loader, models
 
 # Colour is never the only signal: every verdict also has a symbol and a word.
 # The two colours are from the Okabe-Ito palette, safe for colour-blind readers.
@@ -50,6 +50,7 @@ class _FollowsAnswer:
     """
 
     _checked = False
+    _reported = False  # the first try with something chosen has gone to the class-insight service
 
     def _follow(self, controls) -> None:
         for control in controls:
@@ -62,6 +63,13 @@ class _FollowsAnswer:
     def _show_feedback(self, _button=None) -> None:
         self._checked = True
         self._render_feedback()
+        if not self._reported:
+            # The feedback is already shown; the first try is queued, never waited for (course/innsikt.py).
+            self._reported = innsikt.report(self.model, self._answer())
+
+    def _answer(self):
+        """The answer as the model's ``check`` takes it (what course/innsikt.py counts)."""
+        return [choice.value for choice in self.choices]
 
 
 class _CaseList(_FollowsAnswer, widgets.VBox):
@@ -116,6 +124,9 @@ class MultipleChoiceWidget(_FollowsAnswer, widgets.VBox):
     @classmethod
     def from_content(cls, entry_id: str) -> MultipleChoiceWidget:
         return cls(loader.get(entry_id, models.MultipleChoice))
+
+    def _answer(self):
+        return self.choice.value
 
     def _render_feedback(self) -> None:
         self.feedback.value = _feedback_html(self.model.check(self.choice.value))
@@ -526,6 +537,12 @@ class EstimateWidget(_FollowsAnswer, widgets.VBox):
     def from_content(cls, entry_id: str) -> EstimateWidget:
         return cls(loader.get(entry_id, models.Estimate))
 
+    def _answer(self):
+        try:
+            return models.parse_number(self.guess.value)
+        except ValueError:
+            return None
+
     def _render_feedback(self) -> None:
         text = self.guess.value.strip()
         try:
@@ -567,8 +584,11 @@ class MatchingTableWidget(_FollowsAnswer, widgets.VBox):
         self._follow([c for row in self.choices for c in row])
         super().__init__([header, *rows, self.check, self.summary])
 
+    def _answer(self):
+        return [[c.value for c in row] for row in self.choices]
+
     def _render_feedback(self) -> None:
-        result = self.model.check([[c.value for c in row] for row in self.choices])
+        result = self.model.check(self._answer())
         flat = [w for row in self.cell_feedback for w in row]
         for widget, feedback in zip(flat, result.feedback):
             widget.value = _feedback_html(feedback)
@@ -626,3 +646,41 @@ def activity(entry_id: str) -> widgets.Widget:
     if view is None:
         raise TypeError(f"«{entry_id}» er ikke en aktivitet (det er et begrep eller annet innhold).")
     return view(entry)
+
+
+class InsightChoice(widgets.VBox):
+    """The student's one-click choice about the class overview (course/innsikt.py), shown in the first lesson.
+
+    Ticked means «send my first tries without my name»; the choice is saved in
+    the student's home folder at once and holds for every lesson.
+    """
+
+    def __init__(self) -> None:
+        self.send = widgets.Checkbox(
+            value=innsikt.sending_allowed(),
+            description="Send mine første svar, uten navn, til klasseoversikten",
+            indent=False,
+            layout=widgets.Layout(width="100%"),
+        )
+        self.status = widgets.HTML()
+        self.send.observe(self._changed, names="value")
+        self._show()
+        super().__init__([self.send, self.status])
+
+    def _changed(self, _change=None) -> None:
+        innsikt.remember(self.send.value)
+        self._show()
+
+    def _show(self) -> None:
+        if self.send.value:
+            text = "Svarene dine blir tatt med i klasseoversikten, uten navn. Fjern haken for å si nei."
+        else:
+            text = "Ingen av svarene dine blir sendt. Valget gjelder alle leksjonene til du endrer det her."
+        if not innsikt.on_class_server():
+            text += " (Her, utenfor kursserveren, blir ingenting sendt uansett.)"
+        self.status.value = f'<p role="status">{html.escape(text)}</p>'
+
+
+def insight_choice() -> InsightChoice:
+    """The class-overview choice for the first lesson: one click says no, and it is remembered."""
+    return InsightChoice()
