@@ -21,7 +21,8 @@
 #     students: submitted/, autograded/, feedback/, innleveringskontroll/,
 #     downloaded/ (zip imports), rapport/, gradebook.db, nbgrader.log, the
 #     pseudonym key, the deadlines seen by `course frister` (.frister-godkjent.json),
-#     and grade exports, the deadlines file (frister.csv) or LMS downloads
+#     the class overview's key (.klasseinnsikt-nokkel; its counts are in the
+#     gradebook database, deleted below), and grade exports, the deadlines file (frister.csv) or LMS downloads
 #     (*.csv, *.zip) at its top;
 #   - the backups of the gradebook (deploy/backup-gradebook.sh);
 #   - last, the gradebook database, and any other database the grading account's
@@ -229,7 +230,8 @@ done
 # --- In the course folder: what nbgrader and the course's tools write about students.
 course_items=()
 for item in submitted autograded feedback innleveringskontroll downloaded rapport \
-    gradebook.db gradebook.db-journal nbgrader.log .pseudonymnokkel .frister-godkjent.json; do
+    gradebook.db gradebook.db-journal nbgrader.log .pseudonymnokkel .frister-godkjent.json \
+    .klasseinnsikt-nokkel; do
     if [ -e "$COURSE_DIR/$item" ] || [ -L "$COURSE_DIR/$item" ]; then
         course_items+=("$item")
     fi

@@ -25,6 +25,8 @@ so this file is the same on every server and holds no password.
   SAMSKAPING_AKTIVITET          how often the hub learns of activity, from the proxy and from each
                                 server, in seconds (300, JupyterHub's default)
   SAMSKAPING_FRISTER_PORT       the port of the deadline service on 127.0.0.1 (the hub's port + 3)
+  SAMSKAPING_KLASSEINNSIKT      «av» switches the class overview off for the whole course (on by default)
+  SAMSKAPING_INNSIKT_PORT       the port of the class-insight service on 127.0.0.1 (the hub's port + 4)
 
 Who can do what:
 - Students and instructors log in and get their own JupyterLab, started as
@@ -35,6 +37,10 @@ Who can do what:
   nbgrader_config.py. Students get 403 there.
 - Everyone sees their own deadlines at /services/frister/ (the deadline
   service, also run as the grading account), and nobody else's.
+- Each student's lessons send their first try at an activity, without a name,
+  to /services/innsikt/ (the class-insight service, run as the grading
+  account), unless the student has said no; only instructors see the counts
+  (docs/personvern.md).
 - Nobody is a hub admin by default: an admin could open every student's server.
 """
 
@@ -222,13 +228,46 @@ c.JupyterHub.services.append({
 })
 # JupyterHub's server role (activity and access to the server itself), and the deadline service.
 c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=frister"]
+USER_SCOPES = ["self", "access:services!service=frister"]
+
+# The class-insight service (course/innsikt_tjeneste.py, docs/personvern.md): a
+# student's lesson sends its first try at an activity with the server's token
+# (SAMSKAPING_INNSIKT_URL, course/innsikt.py); the service counts it without
+# storing who, in the gradebook's database. Only holders of the custom scope
+# below (the instructors' group) see the counts; everyone else gets 403. It
+# runs as the grading account, whose own nbgrader configuration names the
+# database. SAMSKAPING_KLASSEINNSIKT=av leaves it out: nothing is sent.
+INSIGHT = setting("SAMSKAPING_KLASSEINNSIKT", "på") != "av"
+if INSIGHT:
+    INSIGHT_PORT = int(setting("SAMSKAPING_INNSIKT_PORT", str(PORT + 4)))
+    INSIGHT_URL = f"http://127.0.0.1:{INSIGHT_PORT}"
+    SERVER_ENV["SAMSKAPING_INNSIKT_URL"] = f"{INSIGHT_URL}/services/innsikt"
+    c.JupyterHub.custom_scopes = {
+        "custom:klasseinnsikt:les": {"description": "Se klasseoversikten: tall for hele klassen, uten navn"},
+    }
+    c.JupyterHub.services.append({
+        "name": "innsikt",
+        "display": True,
+        "oauth_no_confirm": True,
+        # The lecturer's scope travels with the OAuth token to the service, which checks it.
+        "oauth_client_allowed_scopes": ["custom:klasseinnsikt:les"],
+        "url": INSIGHT_URL,
+        "command": [str(ENV / "bin" / "python"), "-P", "-m", "course.innsikt_tjeneste"],
+        "user": GRADER,
+        "cwd": COURSE_DIR,
+        "environment": {"PATH": SERVER_ENV["PATH"], "JUPYTER_PLATFORM_DIRS": "1",
+                        **({"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]}
+                           if os.environ.get("NBGRADER_DB_URL") else {})},
+    })
+    c.Spawner.server_token_scopes.append("access:services!service=innsikt")
+    USER_SCOPES.append("access:services!service=innsikt")
 
 c.JupyterHub.load_groups = {INSTRUCTORS: {"users": sorted(members(INSTRUCTORS))}}
 c.JupyterHub.load_roles = [
     {
-        # JupyterHub's default role for every user ("self"), and the deadline service.
+        # JupyterHub's default role for every user ("self"), the deadline service and the class overview's posts.
         "name": "user",
-        "scopes": ["self", "access:services!service=frister"],
+        "scopes": USER_SCOPES,
     },
     {
         "name": "formgrader-for-laerere",
@@ -237,6 +276,13 @@ c.JupyterHub.load_roles = [
         "groups": [INSTRUCTORS],
     },
 ]
+if INSIGHT:
+    c.JupyterHub.load_roles.append({
+        "name": "klasseinnsikt-for-laerere",
+        "description": "Instructors see the class overview (counts for the whole class, no names)",
+        "scopes": ["custom:klasseinnsikt:les", "access:services!service=innsikt"],
+        "groups": [INSTRUCTORS],
+    })
 if IDLE_LIMIT > 0:
     c.JupyterHub.services.append({
         "name": "stopp-ubrukte-servere",
