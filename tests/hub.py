@@ -11,6 +11,7 @@ test password, then a token of their own from the hub's REST API.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,9 +19,13 @@ import signal
 import socket
 import subprocess
 import tempfile
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import requests
+import websocket
 
 from unix import HUB_ENV, ROOT, Accounts, wait_for
 
@@ -90,6 +95,8 @@ class Hub:
             "SAMSKAPING_HUB_INTERN_PORT": str(free_port()),
             "SAMSKAPING_PROXY_API_PORT": str(free_port()),
             "SAMSKAPING_FORMGRADER_PORT": str(free_port()),
+            "SAMSKAPING_FRISTER_PORT": str(free_port()),
+            "SAMSKAPING_INNSIKT_PORT": str(free_port()),
             "SAMSKAPING_STUDENTER": self.accounts.student_group,
             "SAMSKAPING_LAERERE": self.accounts.instructor_group,
             "SAMSKAPING_RETTER": self.grader,
@@ -163,6 +170,36 @@ class Hub:
         return Person(self, user, session, new_token(session, self.url, user))
 
 
+def execute(url: str, token: str, code: str, sslopt: dict | None = None) -> str:
+    """Run ``code`` in a kernel over its websocket (the Jupyter messaging protocol) and return what it printed.
+
+    An error in the code fails the test with the kernel's traceback.
+    """
+    conn = websocket.create_connection(url, header=[f"Authorization: token {token}"], sslopt=sslopt, timeout=120)
+    try:
+        msg_id = uuid.uuid4().hex
+        conn.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                       "session": uuid.uuid4().hex, "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True},
+        }))
+        printed = ""
+        while True:
+            msg = json.loads(conn.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                printed += msg["content"]["text"]
+            if msg["msg_type"] == "error":
+                raise AssertionError("the kernel raised:\n" + "\n".join(msg["content"]["traceback"]))
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return printed
+    finally:
+        conn.close()
+
+
 class Person:
     """Someone logged in on the hub: their browser session and their own API token."""
 
@@ -192,3 +229,15 @@ class Person:
     def server(self, method: str, path: str, **kwargs) -> requests.Response:
         """A request to this person's own server: ``path`` is relative to ``/user/<name>/``."""
         return self.api(method, f"/user/{self.name}/{path.lstrip('/')}", **kwargs)
+
+    @contextmanager
+    def kernel(self) -> Iterator:
+        """A new kernel in this person's (running) server; yields ``run(code) -> printed``; shut down afterwards."""
+        reply = self.server("POST", "api/kernels", json={"name": "python3"})
+        assert reply.status_code == 201, f"{self.name}'s kernel: {reply.status_code} {reply.text}"
+        kernel = reply.json()["id"]
+        url = f"{self.hub.url.replace('http', 'ws', 1)}/user/{self.name}/api/kernels/{kernel}/channels"
+        try:
+            yield lambda code: execute(url, self.token, code)
+        finally:
+            self.server("DELETE", f"api/kernels/{kernel}")

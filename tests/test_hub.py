@@ -19,6 +19,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import stat
 import subprocess
 from pathlib import Path
@@ -31,7 +32,7 @@ from sqlalchemy.engine import make_url
 from answers import answer_like_the_solution, points
 from hub import PASSWORD, Hub
 from postgres import PG_BIN, postgres_cluster
-from unix import ROOT, Accounts, admin, run_as, skip_unless_class_server
+from unix import ROOT, Accounts, admin, run_as, skip_unless_class_server, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +49,14 @@ class Klasse:
         self.hub: Hub | None = None
         self.cleanups: list = []
         self.term_driven = False  # test_a_term_on_the_class_server has run to its end
+        self.insight_counted = False  # the class-overview test has had first tries counted
 
     def set_up(self) -> "Klasse":
         a = self.accounts
         self.kari = a.student("kari")
         self.ola = a.student("ola")
+        # Four more, so that six answer in the class-overview test (nobody else uses them).
+        self.anne, self.bjorn, self.cato, self.dina = a.students(["anne", "bjorn", "cato", "dina"])
         self.per = a.instructor("per")
         self.grader = a.adopt(f"{a.tag}retter")  # made by deploy/setup-server.sh below
         srv = Path(f"/srv/{a.tag}")
@@ -395,6 +399,9 @@ def test_a_student_opens_a_lesson_and_the_assignment_list_in_the_browser(klasse:
             polling=100,
         )
         assert response_text(view).strip(), "the widget showed no feedback"
+        # The first lesson's class-overview choice is there and ticked; Kari's first try is counted, once.
+        expect(page.get_by_role("checkbox", name=INSIGHT_CHOICE)).to_be_checked()
+        wait_for(lambda: _counted(klasse, act.ids[0]) == 1, f"Kari's first try at {act.ids[0]} to be counted")
 
         page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
         page.get_by_role("menuitem", name="Assignment List").click()
@@ -531,6 +538,143 @@ def test_a_student_sees_their_own_deadline_in_the_browser(klasse: Klasse, browse
             context.close()
 
 
+# --- The class overview: first tries without names (course/innsikt.py, the class-insight service) ---
+
+INSIGHT = "/services/innsikt"
+INSIGHT_CHOICE = "Send mine første svar, uten navn, til klasseoversikten"
+CLASS_ACTIVITY = "l01_testdeg_1"    # six students answer it here; no other test does
+STOPPED_ACTIVITY = "l01_testdeg_2"  # answered while the service is stopped
+
+
+def _counted(klasse: Klasse, activity: str) -> int:
+    """How many students the service has counted for ``activity`` (read in the database itself)."""
+    database = make_url(klasse.db_url).database
+    reply = klasse.postgres.psql(f"SELECT coalesce(sum(antall), 0) FROM klasseinnsikt_besvart "
+                                 f"WHERE aktivitet = '{activity}'", database=database)
+    return int(reply.stdout.strip())
+
+
+def _answer(run, activity: str, choice: int) -> str:
+    """Answer a multiple-choice activity in the person's own kernel, as the lesson's widget does; return the feedback."""
+    return run(f"from course.widgets import activity\nw = activity({activity!r})\nw.choice.value = {choice}\n"
+               "w.check.click()\nprint(w.feedback.value)")
+
+
+def _right_option(activity: str) -> int:
+    from course import loader
+
+    return next(i for i, o in enumerate(loader.get(activity).options) if o.correct)
+
+
+def test_the_lecturer_sees_what_the_class_chose_and_no_student_is_exposed(klasse: Klasse, browser):
+    """Six students answer through their kernels: with four the counts are hidden, the one who said no adds nothing,
+    at five they are shown; students get 403 and cannot post for another; a stopped service delays no feedback."""
+    from playwright.sync_api import expect
+
+    from browser.conftest import AXE
+
+    right = _right_option(CLASS_ACTIVITY)
+    four = [klasse.anne, klasse.bjorn, klasse.cato, klasse.dina]
+    people = {name: klasse.hub.login(name) for name in [*four, klasse.ola, klasse.kari]}
+    for person in people.values():  # all asked at once, as a class does
+        reply = person.api("POST", f"/hub/api/users/{person.name}/server")
+        assert reply.status_code in (201, 202, 400), reply.text
+    for person in people.values():
+        wait_for(person.ready, f"{person.name}'s server to be ready", timeout=180, on_timeout=klasse.hub.log)
+    per = klasse.hub.login(klasse.per)
+
+    for name in four:
+        with people[name].kernel() as run:
+            assert "✔" in _answer(run, CLASS_ACTIVITY, right)
+            run("from course import innsikt\ninnsikt.wait_for_sending()")
+    wait_for(lambda: _counted(klasse, CLASS_ACTIVITY) == 4, "four first tries to be counted")
+    klasse.insight_counted = True
+    page = per.api("GET", f"{INSIGHT}/leksjon/01")
+    assert page.status_code == 200, page.text[:500]
+    section = page.text.split(f'id="h-{CLASS_ACTIVITY}"')[1].split("</section>")[0]
+    assert "Færre enn 5 studenter har svart" in section, section
+
+    # Ola says no with the first lesson's one click, then answers: the feedback comes, nothing is counted.
+    with people[klasse.ola].kernel() as run:
+        assert run("from course.widgets import insight_choice\nc = insight_choice()\nc.send.value = False\n"
+                   "print(c.status.value)").count("Ingen av svarene dine blir sendt") == 1
+    with people[klasse.ola].kernel() as run:  # a new kernel: the choice is remembered
+        assert "✔" in _answer(run, CLASS_ACTIVITY, right)
+        run("from course import innsikt\ninnsikt.wait_for_sending()")
+    assert _counted(klasse, CLASS_ACTIVITY) == 4, "an answer was counted after the student said no"
+
+    # Kari is the fifth: now the counts can be shown.
+    with people[klasse.kari].kernel() as run:
+        assert "✔" in _answer(run, CLASS_ACTIVITY, right)
+        run("from course import innsikt\ninnsikt.wait_for_sending()")
+    wait_for(lambda: _counted(klasse, CLASS_ACTIVITY) == 5, "the fifth first try to be counted")
+    page = per.api("GET", f"{INSIGHT}/leksjon/01").text
+    section = page.split(f'id="h-{CLASS_ACTIVITY}"')[1].split("</section>")[0]
+    assert "5 studenter har svart" in section and "riktig i første forsøk: 100 %" in section, section
+    export = per.api("GET", f"{INSIGHT}/eksport.csv")
+    assert export.status_code == 200 and export.headers["Content-Type"].startswith("text/csv")
+    rows = [r for r in csv.DictReader(export.text.lstrip("\ufeff").splitlines(), delimiter=";")
+            if r["aktivitet"] == CLASS_ACTIVITY]
+    assert sorted(r["antall_forste_forsok"] for r in rows) == ["0"] * (len(rows) - 1) + ["5"], rows
+    assert not any(name in export.text for name in people), "a user name is in the export"
+
+    # A student sees no counts, and cannot post for someone else, for what does not exist, or too often.
+    anne = people[klasse.anne]
+    for path in ("/", "/leksjon/01", "/eksport.csv", "/notat/01"):
+        assert anne.api("GET", f"{INSIGHT}{path}").status_code == 403, path
+    post = lambda body, **kw: anne.api("POST", f"{INSIGHT}/api/svar", data=body, **kw)  # noqa: E731
+    as_other = post(json.dumps({"aktivitet": CLASS_ACTIVITY, "svar": right, "student": klasse.bjorn}))
+    assert as_other.status_code == 400 and "ingen andre" in as_other.json()["feil"], as_other.text
+    assert post(json.dumps({"aktivitet": "l01_finnes_ikke", "svar": 0})).status_code == 400
+    assert post(json.dumps({"aktivitet": CLASS_ACTIVITY, "svar": 99})).status_code == 400
+    assert post("ikke json").status_code == 400
+    assert post(json.dumps({"aktivitet": CLASS_ACTIVITY, "svar": "x" * 5000})).status_code == 413
+    again = post(json.dumps({"aktivitet": CLASS_ACTIVITY, "svar": right}))
+    assert again.status_code == 200 and again.json() == {"talt": False}, again.text
+    assert requests.post(f"{klasse.hub.url}{INSIGHT}/api/svar", data="{}", timeout=30,
+                         allow_redirects=False).status_code in (302, 403), "a post without a token was taken"
+    codes = [post(json.dumps({"aktivitet": CLASS_ACTIVITY, "svar": right})).status_code for _ in range(70)]
+    assert 429 in codes and codes.count(200) < 60, codes
+    assert _counted(klasse, CLASS_ACTIVITY) == 5, "a refused post changed the counts"
+
+    # The service stopped (its process paused): the feedback comes at once, the answer is only missing from the counts.
+    [pid] = subprocess.run(["pgrep", "-u", klasse.grader, "-f", "course.innsikt_tjeneste"], capture_output=True,
+                           text=True).stdout.split()
+    os.kill(int(pid), signal.SIGSTOP)
+    try:
+        with people[klasse.bjorn].kernel() as run:
+            out = _answer(run, STOPPED_ACTIVITY, 0) + run("from course import innsikt\n"
+                                                           "print(innsikt._sender.queue.unfinished_tasks)")
+            assert "role=\"status\"" in out and out.rstrip().endswith("1"), out  # shown, the send still waiting
+            run("innsikt.wait_for_sending()")  # gives up after its time limit
+    finally:
+        os.kill(int(pid), signal.SIGCONT)
+
+    # The lecturer's page in Chromium: keyboard and screen reader (axe), and the teaching note one link away.
+    context = browser.new_context(locale="nb-NO")
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(90_000)
+        tab.goto(f"{klasse.hub.url}/hub/login?next={INSIGHT}/leksjon/01")
+        tab.fill("#username_input", klasse.per)
+        tab.fill("#password_input", PASSWORD)
+        tab.click("#login_submit")
+        tab.wait_for_url(re.compile(r"/services/innsikt/leksjon/01$"))
+        expect(tab.get_by_role("heading", level=1)).to_have_text("Før seminaret: Leksjon 1: Hva er samskaping?")
+        expect(tab.get_by_role("table", name=re.compile("strevde mest"))).to_contain_text("100 %")
+        tab.add_script_tag(path=str(AXE))
+        violations = tab.evaluate(
+            """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+                   .map(v => `${v.impact} ${v.id}: ` + v.nodes.map(n => n.target.join(' ')).join(' | '))""")
+        assert violations == [], violations
+        tab.get_by_role("link", name="Les undervisningsnotatet for leksjonen").focus()
+        tab.keyboard.press("Enter")
+        tab.wait_for_url(re.compile(r"/services/innsikt/notat/01$"))
+        expect(tab.get_by_role("heading", level=2, name="Misoppfatninger aktivitetene skal fange")).to_be_visible()
+    finally:
+        context.close()
+
+
 # --- After the term: the last test of the module (it deletes the students) ----------------
 
 
@@ -546,7 +690,7 @@ def _what_is_there(klasse: Klasse, backups: Path) -> dict:
         "exchange": (klasse.exchange / COURSE_ID).exists(),
         "course folder": sorted(p.name for p in klasse.course.iterdir()
                                 if p.name in ("submitted", "autograded", "feedback", "innleveringskontroll",
-                                              "frister.csv", ".frister-godkjent.json")),
+                                              "frister.csv", ".frister-godkjent.json", ".klasseinnsikt-nokkel")),
         "databases": klasse.postgres.psql(f"SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database "
                                           f"WHERE datname LIKE '{database}%'").stdout.strip(),
         "backups": sorted(p.name for p in backups.glob(f"{database}-*.dump")),
@@ -589,8 +733,11 @@ def test_after_the_term_the_students_data_is_deleted(klasse: Klasse):
     _as_grader_file(klasse, klasse.course / ".frister-godkjent.json", f'["{ASSIGNMENT};{klasse.kari};+48"]')
     before = _what_is_there(klasse, backups)
     assert before["accounts"] == before["homes"] == [klasse.kari, klasse.ola] and before["hub state"] == before["accounts"]
-    assert {"submitted", "autograded", "feedback", "frister.csv", ".frister-godkjent.json"} <= set(
-        before["course folder"]), before
+    assert {"submitted", "autograded", "feedback", "frister.csv", ".frister-godkjent.json",
+            ".klasseinnsikt-nokkel"} <= set(before["course folder"]), before
+    # The class overview's counts are in the gradebook database, which goes below.
+    if klasse.insight_counted:
+        assert klasse.postgres.psql("SELECT count(*) FROM klasseinnsikt_sett", database=database).stdout.strip() != "0"
     assert before["exchange"] and before["databases"] == f"{database} {copy}" and len(before["backups"]) == 1, before
 
     # The dry run names what would go, and changes nothing (the hub is still running).

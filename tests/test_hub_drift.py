@@ -13,7 +13,6 @@ it: its ports, its certificate (one the test makes) and the hub's port.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import re
@@ -23,14 +22,12 @@ import ssl
 import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
-import websocket
 
-from hub import Hub, free_port, log_in, new_token
+from hub import Hub, execute, free_port, log_in, new_token
 from unix import HUB_ENV, ROOT, Accounts, run_as, skip_unless_class_server, wait_for
 
 pytestmark = pytest.mark.slow
@@ -192,32 +189,6 @@ def nginx(hub: Hub):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _execute(url: str, token: str, cert: Path, code: str) -> str:
-    """Run ``code`` in a kernel over its websocket (the Jupyter messaging protocol) and return what it printed."""
-    conn = websocket.create_connection(url, header=[f"Authorization: token {token}"],
-                                       sslopt={"ca_certs": str(cert), "cert_reqs": ssl.CERT_REQUIRED}, timeout=60)
-    try:
-        msg_id = uuid.uuid4().hex
-        conn.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                       "session": uuid.uuid4().hex, "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True},
-        }))
-        printed = ""
-        while True:
-            msg = json.loads(conn.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                printed += msg["content"]["text"]
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return printed
-    finally:
-        conn.close()
-
-
 def test_the_hub_behind_tls(hub: Hub, nginx: Nginx):
     """Through the example nginx configuration: HTTP goes to HTTPS, log-in gives Secure cookies, a kernel answers over wss."""
     student = f"{hub.accounts.tag}tls"
@@ -246,7 +217,8 @@ def test_the_hub_behind_tls(hub: Hub, nginx: Nginx):
     kernel = api.post(f"{nginx.url}/user/{student}/api/kernels", json={"name": "python3"}, timeout=120)
     assert kernel.status_code == 201, kernel.text
     channels = f"wss://127.0.0.1:{nginx.https_port}/user/{student}/api/kernels/{kernel.json()['id']}/channels"
-    assert _execute(channels, token, nginx.cert, "print(6 * 7)") == "42\n"
+    assert execute(channels, token, "print(6 * 7)",
+                   sslopt={"ca_certs": str(nginx.cert), "cert_reqs": ssl.CERT_REQUIRED}) == "42\n"
 
 
 # --- systemd ----------------------------------------------------------------------------------------
