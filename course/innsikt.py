@@ -16,7 +16,9 @@ background thread sends it, with a short time limit, and drops it if the
 service is slow or down; the feedback is shown before anything is sent.
 Nothing is sent where ``SAMSKAPING_INNSIKT_URL`` is not set (``make lab`` on a
 student's own machine, or a course that has switched the service off), nor
-after the student has said no in the first lesson (:class:`Samtykke`); the
+after the student has said no in the first lesson
+(:class:`course.widgets.InsightChoice`), nor, where the course asks first
+(``SAMSKAPING_INNSIKT_SAMTYKKE=1``), before the student has said yes; the
 choice is remembered in the student's home folder.
 
 :func:`parts` turns an answer into what is counted. The service calls it again
@@ -38,6 +40,8 @@ from course import models
 
 URL_ENV = "SAMSKAPING_INNSIKT_URL"
 TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+# Set (to 1) where the course asks first (SAMSKAPING_KLASSEINNSIKT=samtykke): nothing is sent until the student ticks.
+ASK_FIRST_ENV = "SAMSKAPING_INNSIKT_SAMTYKKE"
 CHOICE_FILE = Path(".samskaping") / "klasseinnsikt.json"  # in the student's home folder
 TIMEOUT = 5  # seconds a send may take before it is given up
 QUEUE_LIMIT = 200  # answers waiting to be sent; more are dropped, never waited for
@@ -130,10 +134,13 @@ def _choice_file() -> Path:
 
 
 def sending_allowed() -> bool:
-    """False once the student has said no (the choice file says so); a file that cannot be read counts as no."""
+    """The student's choice, remembered in the choice file; without one, yes unless the course asks first.
+
+    A choice file that cannot be read counts as no.
+    """
     path = _choice_file()
     if not path.exists():
-        return True
+        return os.environ.get(ASK_FIRST_ENV) != "1"
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("send") is True
     except (OSError, ValueError, AttributeError):

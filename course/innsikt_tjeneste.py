@@ -254,6 +254,13 @@ a:focus, a:hover { outline: 2px solid #0b4a8b; outline-offset: 2px; }
 HIDDEN = '<span class="skjult">færre enn 5</span>'
 
 
+def short(title: str, limit: int = 90) -> str:
+    """A long question cut at a word, for the ranking table (the section below has it whole)."""
+    if len(title) <= limit:
+        return title
+    return title[:limit].rsplit(" ", 1)[0].rstrip(",.:;") + " …"
+
+
 def _percent(share: float) -> str:
     return f"{round(share * 100)} %"
 
@@ -268,7 +275,7 @@ def lesson_html(views: list[lager.ActivityView], notes: dict, prefix: str, lesso
     ranked = lager.ranked(views)
     if ranked:
         rows = "".join(
-            f'<tr><th scope="row"><a href="#{v.id}">{html.escape(v.title)}</a></th><td>{v.answered}</td>'
+            f'<tr><th scope="row"><a href="#{v.id}">{html.escape(short(v.title))}</a></th><td>{v.answered}</td>'
             f'<td class="tall">{_bar(v.right_share, True)}{_percent(v.right_share)}</td></tr>' for v in ranked)
         ranking = ('<table><caption>Aktivitetene klassen strevde mest med først (lavest andel riktig i første '
                    'forsøk)</caption><thead><tr><th scope="col">Aktivitet</th><th scope="col">Har svart</th>'
@@ -279,7 +286,7 @@ def lesson_html(views: list[lager.ActivityView], notes: dict, prefix: str, lesso
     rest = ""
     if few:
         rest = ("<p>Ikke rangert (færre enn 5 svar, eller tall som ikke kan vises): "
-                + ", ".join(f'<a href="#{v.id}">{html.escape(v.id)}</a>' for v in few) + ".</p>")
+                + "; ".join(f'<a href="#{v.id}">{html.escape(short(v.title, 60))}</a>' for v in few) + ".</p>")
     sections = "".join(activity_html(v, notes.get(v.id, [])) for v in views)
     return INTRO + note_link + "<h2>Før seminaret</h2>" + ranking + rest + "<h2>Aktivitetene</h2>" + sections
 
@@ -316,7 +323,7 @@ def activity_html(v: lager.ActivityView, notes: list[tuple[str, str]]) -> str:
     if v.kind == "flervalg":
         wrong = [(o, e) for o, e in _explanations(v.id) if e]
         if wrong:
-            items = "".join(f"<li><strong>{html.escape(o)}</strong>: {html.escape(e)}</li>" for o, e in wrong)
+            items = "".join(f"<li><strong>{html.escape(o)}</strong><br>{html.escape(e)}</li>" for o, e in wrong)
             text += f"<p>Hva hvert feil alternativ står for (forklaringen studentene får):</p><ul>{items}</ul>"
     return text + "</section>"
 

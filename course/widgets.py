@@ -675,9 +675,10 @@ class InsightChoice(widgets.VBox):
         if self.send.value:
             text = "Svarene dine blir tatt med i klasseoversikten, uten navn. Fjern haken for å si nei."
         else:
-            text = "Ingen av svarene dine blir sendt. Valget gjelder alle leksjonene til du endrer det her."
+            text = ("Ingen av svarene dine blir sendt. Valget gjelder alle leksjonene til du endrer det her. "
+                    "Sett haken hvis du vil være med.")
         if not innsikt.on_class_server():
-            text += " (Her, utenfor kursserveren, blir ingenting sendt uansett.)"
+            text += " (Her er klasseoversikten ikke i bruk, så ingenting blir sendt uansett.)"
         self.status.value = f'<p role="status">{html.escape(text)}</p>'
 
 

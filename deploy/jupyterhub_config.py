@@ -25,7 +25,8 @@ so this file is the same on every server and holds no password.
   SAMSKAPING_AKTIVITET          how often the hub learns of activity, from the proxy and from each
                                 server, in seconds (300, JupyterHub's default)
   SAMSKAPING_FRISTER_PORT       the port of the deadline service on 127.0.0.1 (the hub's port + 3)
-  SAMSKAPING_KLASSEINNSIKT      «av» switches the class overview off for the whole course (on by default)
+  SAMSKAPING_KLASSEINNSIKT      the class overview: «på» (default; a student can say no), «samtykke»
+                                (nothing is sent until a student says yes) or «av» (off for the course)
   SAMSKAPING_INNSIKT_PORT       the port of the class-insight service on 127.0.0.1 (the hub's port + 4)
 
 Who can do what:
@@ -236,8 +237,14 @@ USER_SCOPES = ["self", "access:services!service=frister"]
 # storing who, in the gradebook's database. Only holders of the custom scope
 # below (the instructors' group) see the counts; everyone else gets 403. It
 # runs as the grading account, whose own nbgrader configuration names the
-# database. SAMSKAPING_KLASSEINNSIKT=av leaves it out: nothing is sent.
-INSIGHT = setting("SAMSKAPING_KLASSEINNSIKT", "på") != "av"
+# database. SAMSKAPING_KLASSEINNSIKT=av leaves it out: nothing is sent; =samtykke
+# sends nothing until the student says yes (docs/personvern.md: the legal basis).
+INSIGHT_MODE = setting("SAMSKAPING_KLASSEINNSIKT", "på")
+if INSIGHT_MODE not in ("på", "samtykke", "av"):
+    sys.exit(f"Ukjent SAMSKAPING_KLASSEINNSIKT «{INSIGHT_MODE}»: bruk på, samtykke eller av.")
+INSIGHT = INSIGHT_MODE != "av"
+if INSIGHT_MODE == "samtykke":
+    SERVER_ENV["SAMSKAPING_INNSIKT_SAMTYKKE"] = "1"
 if INSIGHT:
     INSIGHT_PORT = int(setting("SAMSKAPING_INNSIKT_PORT", str(PORT + 4)))
     INSIGHT_URL = f"http://127.0.0.1:{INSIGHT_PORT}"

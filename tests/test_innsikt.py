@@ -316,4 +316,17 @@ def test_nothing_is_sent_outside_the_class_server(monkeypatch, home: Path):
     monkeypatch.delenv(innsikt.URL_ENV, raising=False)
     monkeypatch.setenv(innsikt.TOKEN_ENV, "servertoken")
     assert not innsikt.report(_mc(), 0)
-    assert "utenfor kursserveren" in InsightChoice().status.value
+    assert "ikke i bruk" in InsightChoice().status.value
+
+
+def test_where_the_course_asks_first_nothing_is_sent_until_the_student_says_yes(service: _Service, monkeypatch):
+    service.let_go.set()
+    monkeypatch.setenv(innsikt.ASK_FIRST_ENV, "1")
+    entry = _mc()
+    choice = InsightChoice()
+    assert choice.send.value is False and "Sett haken" in choice.status.value
+    assert not innsikt.report(entry, _right(entry))
+    choice.send.value = True
+    assert innsikt.report(entry, _right(entry))
+    innsikt.wait_for_sending()
+    assert [r["body"]["aktivitet"] for r in service.received] == [MC]
