@@ -55,6 +55,7 @@ class _FollowsAnswer:
     def _follow(self, controls) -> None:
         for control in controls:
             control.observe(self._recheck, names="value")
+        innsikt.prepare(self.model)
 
     def _recheck(self, _change=None) -> None:
         if self._checked:
