@@ -293,3 +293,23 @@ def test_the_import_check_sees_a_relative_import_of_the_instructor_tooling():
     assert "course.instructor.common" in _imports("from ..instructor import common", "course.exchange")
     assert "course.instructor.common" in _imports("from .instructor.common import x", "course")
     assert "course.instructor.common" in _imports("from course.instructor.common import x", "course")
+
+def test_the_gradebook_revision_found_in_process_is_the_one_alembic_prints(tmp_path: Path):
+    """course/alembic_head.py must give nbgrader what its own `alembic heads` call gives, and nbgrader must use it."""
+    import subprocess
+    import sys
+
+    import nbgrader.api
+    from nbgrader.dbutil import write_alembic_ini
+
+    from course.alembic_head import alembic_head, install
+
+    ini = tmp_path / "alembic.ini"
+    write_alembic_ini(str(ini), f"sqlite:///{tmp_path / 'x.db'}")
+    heads = subprocess.run([str(Path(sys.executable).parent / "alembic"), "-c", str(ini), "heads"],
+                           capture_output=True, text=True, check=True).stdout
+    assert alembic_head() == heads.split("\n")[0].split(" ")[0]
+    install()
+    assert nbgrader.api.get_alembic_version is alembic_head
+    with nbgrader.api.Gradebook(f"sqlite:///{tmp_path / 'ny.db'}") as gb:
+        assert gb.db.execute(nbgrader.api.text("SELECT version_num FROM alembic_version")).scalar() == alembic_head()
