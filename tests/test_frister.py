@@ -195,7 +195,7 @@ def _minute(instant: dt.datetime) -> str:
     return instant.astimezone(frister.OSLO).strftime("%Y-%m-%d %H:%M")
 
 
-def _course(tmp_path: Path, policy: str) -> tuple[Course, dt.datetime]:
+def _course(tmp_path: Path, policy: str, *, release: bool = True) -> tuple[Course, dt.datetime]:
     """A course copy whose class deadline for oppgave_01 passed an hour ago; Kari has a day more."""
     root = tmp_path / "kurs"
     root.mkdir()
@@ -208,7 +208,8 @@ def _course(tmp_path: Path, policy: str) -> tuple[Course, dt.datetime]:
     deadline = frister.now_utc() - dt.timedelta(hours=1)
     (root / "frister.csv").write_text(
         f"{HEAD}{ASSIGNMENT};;{_minute(deadline)}\n{ASSIGNMENT};kari;+24\n", encoding="utf-8")
-    course.nbgrader("release_assignment", ASSIGNMENT)
+    if release:
+        course.nbgrader("release_assignment", ASSIGNMENT)
     return course, deadline
 
 
@@ -230,41 +231,13 @@ def _course_cmd(course: Course, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_late_work_accepted_with_a_fixed_penalty_and_a_forged_time_not_believed(tmp_path: Path):
-    course, deadline = _course(tmp_path, 'c.DeadlinePolicy.late = "godta"\nc.DeadlinePolicy.penalty = "fast"\n'
-                                         "c.DeadlinePolicy.fixed_penalty = 2")
-    sen = _hand_in(course, tmp_path, "ola", told=True)
-    assert sen.returncode == 0 and "levert og merket som for sen" in sen.stdout + sen.stderr
-    assert _hand_in(course, tmp_path, "nils").returncode == 0
-    # Nils moves his submission's time back to before the deadline, in timestamp.txt and in the folder's name.
-    inbound = course.exchange / "samskaping" / "inbound"
-    folder = next(p for p in inbound.iterdir() if p.name.startswith("nils+"))
-    forged = (deadline - dt.timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-    (folder / "timestamp.txt").write_text(forged)
-    folder.rename(inbound / f"nils+{ASSIGNMENT}+{forged}+{folder.name.rsplit('+', 1)[1]}")
+def test_late_work_refused_then_accepted_with_a_fixed_penalty_and_a_forged_time_not_believed(tmp_path: Path):
+    """One course, first refusing late work, then taking it with a fixed penalty (the lecturer changes the rule).
 
-    graded = _course_cmd(course, "grade", ASSIGNMENT, "--uten-fremdrift")
-    out = graded.stdout + graded.stderr
-    assert "Retting av oppgave_01: 2 innleveringer, 2 rettet" in out, out
-    assert "Levert etter fristen (2):" in out, out
-    late_lines = [line for line in out.splitlines() if line.startswith("  ") and "etter fristen (" in line]
-    assert [line.split()[0] for line in late_lines] == ["nils", "ola"], out
-    assert all(line.rstrip().endswith("trekk 2 poeng") for line in late_lines), late_lines
-    assert "Regel: innleveringer etter fristen blir tatt imot med 2 poeng i trekk" in out, out
-
-    auto = points(course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", kind="auto")
-    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}", "samskaping") as gb:
-        ola, nils = (gb.find_submission(ASSIGNMENT, s) for s in ("ola", "nils"))
-        assert ola.late_submission_penalty == 2 and nils.late_submission_penalty == 2
-        assert nils.timestamp.replace(tzinfo=dt.timezone.utc) > deadline, "the forged time was believed"
-    report = _course_cmd(course, "report", "--uten-navn")
-    assert report.returncode == 0, report.stdout + report.stderr
-    rows = {r["student_id"]: float(r[ASSIGNMENT]) for r in csv.DictReader((course.root / "karakterer.csv").open())}
-    assert rows == {"ola": auto - 2, "nils": auto - 2}, rows
-
-
-@pytest.mark.slow
-def test_late_work_refused_at_submit_and_never_collected(tmp_path: Path):
+    Refused: Ola is stopped at submit; Kari (extension) is on time; Nils, whose
+    submit did not check, is left out at collect. Accepted: Ola hands in and is
+    told it is late; Nils moves his submission's time back, and is not believed.
+    """
     course, deadline = _course(tmp_path, 'c.DeadlinePolicy.late = "avvis"')
     refused = _hand_in(course, tmp_path, "ola", told=True)
     assert refused.returncode != 0
@@ -279,10 +252,43 @@ def test_late_work_refused_at_submit_and_never_collected(tmp_path: Path):
     refused_late = read_late_refused(course.root, ASSIGNMENT)
     assert list(refused_late) == ["nils"] and refused_late["nils"][0]["seconds_late"] > 3000
 
+    # The lecturer takes late work from now on, with two points off.
+    with (course.root / "nbgrader_config.py").open("a", encoding="utf-8") as config:
+        config.write('\nc.DeadlinePolicy.late = "godta"\nc.DeadlinePolicy.penalty = "fast"\n'
+                     "c.DeadlinePolicy.fixed_penalty = 2\n")
+    shutil.rmtree(tmp_path / "ola")
+    sen = _hand_in(course, tmp_path, "ola", told=True)
+    assert sen.returncode == 0 and "levert og merket som for sen" in sen.stdout + sen.stderr
+    # Nils moves his submission's time back to before the deadline, in timestamp.txt and in the folder's name.
+    folder = next(p for p in inbound.iterdir() if p.name.startswith("nils+"))
+    forged = (deadline - dt.timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    (folder / "timestamp.txt").write_text(forged)
+    folder.rename(inbound / f"nils+{ASSIGNMENT}+{forged}+{folder.name.rsplit('+', 1)[1]}")
+
+    graded = _course_cmd(course, "grade", ASSIGNMENT, "--uten-fremdrift")
+    out = graded.stdout + graded.stderr
+    assert "Retting av oppgave_01: 3 innleveringer, 3 rettet" in out, out
+    assert "Levert etter fristen (2):" in out, out
+    late_lines = [line for line in out.splitlines() if line.startswith("  ") and "etter fristen (" in line]
+    assert [line.split()[0] for line in late_lines] == ["nils", "ola"], out
+    assert all(line.rstrip().endswith("trekk 2 poeng") for line in late_lines), late_lines
+    assert "Regel: innleveringer etter fristen blir tatt imot med 2 poeng i trekk" in out, out
+
+    auto = points(course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", kind="auto")
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}", "samskaping") as gb:
+        kari, ola, nils = (gb.find_submission(ASSIGNMENT, s) for s in ("kari", "ola", "nils"))
+        assert ola.late_submission_penalty == 2 and nils.late_submission_penalty == 2
+        assert not kari.late_submission_penalty, "Kari's extension was not honoured"
+        assert nils.timestamp.replace(tzinfo=dt.timezone.utc) > deadline, "the forged time was believed"
+    report = _course_cmd(course, "report", "--uten-navn")
+    assert report.returncode == 0, report.stdout + report.stderr
+    rows = {r["student_id"]: float(r[ASSIGNMENT]) for r in csv.DictReader((course.root / "karakterer.csv").open())}
+    assert rows == {"kari": auto, "ola": auto - 2, "nils": auto - 2}, rows
+
 
 @pytest.mark.slow
 def test_course_frister_shows_the_plan_and_names_bad_lines(tmp_path: Path):
-    course, deadline = _course(tmp_path, "")
+    course, deadline = _course(tmp_path, "", release=False)  # the plan is checked against solutions/
     questioned = _course_cmd(course, "frister")
     assert questioned.returncode == 1 and "linje 2: fristen (" in questioned.stderr, questioned.stderr
     assert "er allerede passert" in questioned.stderr
