@@ -129,10 +129,12 @@ class Base(HubOAuthenticated, web.RequestHandler):
 
 
 class Answer(Base):
-    """A student's first try. The hub says who posts; the body says which activity and what was chosen."""
+    """A student's first try. The hub says who posts; the body says which activity and what was chosen.
 
-    def check_xsrf_cookie(self) -> None:
-        """Posts come from the student's kernel with the server's token, never from a browser form."""
+    Posts come from the student's kernel with the server's token. JupyterHub's
+    handler checks the XSRF token of any post that comes with a cookie
+    instead, so another web page cannot post in a student's name.
+    """
 
     def post(self) -> None:
         user = self.current_user

@@ -632,6 +632,12 @@ def test_the_lecturer_sees_what_the_class_chose_and_no_student_is_exposed(klasse
     assert again.status_code == 200 and again.json() == {"talt": False}, again.text
     assert requests.post(f"{klasse.hub.url}{INSIGHT}/api/svar", data="{}", timeout=30,
                          allow_redirects=False).status_code in (302, 403), "a post without a token was taken"
+    # With the service's cookie (after its log-in) but no token, as another web page would post: refused.
+    assert anne.session.get(f"{klasse.hub.url}{INSIGHT}/", timeout=60).status_code == 403
+    cookie_post = anne.session.post(f"{klasse.hub.url}{INSIGHT}/api/svar", timeout=60, allow_redirects=False,
+                                    data=json.dumps({"aktivitet": STOPPED_ACTIVITY, "svar": 0}))
+    assert cookie_post.status_code == 403, cookie_post.text
+    assert _counted(klasse, STOPPED_ACTIVITY) == 0, "a post with a cookie and no XSRF token was counted"
     codes = [post(json.dumps({"aktivitet": CLASS_ACTIVITY, "svar": right})).status_code for _ in range(70)]
     assert 429 in codes and codes.count(200) < 60, codes
     assert _counted(klasse, CLASS_ACTIVITY) == 5, "a refused post changed the counts"
