@@ -5,11 +5,6 @@ calls in each lesson, and the controls are used by kind (see
 ``notebook.CONTROLS``). Each lesson is opened and run once; the tests below
 share that page, in this order: render, errors, accessibility, keyboard,
 mouse (screenshots), accessibility of the feedback.
-
-The tests are methods of :class:`LessonPages`, with one subclass per lesson
-(``TestLeksjon01`` ...): `make test` hands each class to a process of its own
-(pytest-xdist's ``--dist loadscope``), so the eight lessons (about 28 seconds
-each) need not all run one after the other in the same process.
 """
 
 from __future__ import annotations
@@ -55,9 +50,9 @@ class OpenLesson:
     activities: list[Activity]
 
 
-@pytest.fixture(scope="class")
+@pytest.fixture(scope="module", params=LESSONS, ids=[p.stem for p in LESSONS])
 def lesson(request, browser, lab, axe_source):
-    path: Path = request.cls.LESSON
+    path: Path = request.param
     page = new_page(browser, lab, f"lessons/{path.name}")
     try:
         run_all_cells(page)
@@ -74,6 +69,24 @@ def _views(lesson: OpenLesson):
         for view in widget_views(lesson.page, act).all():
             view.scroll_into_view_if_needed()
             yield act, view
+
+
+def test_every_activity_renders_as_a_widget(lesson: OpenLesson):
+    """Does each activity("...") call show a working widget (not the text repr "VBox(children=...)")?"""
+    expected = sum(len(a.ids) for a in lesson.activities)
+    assert expected >= 2, "a lesson has at least two activities"
+    for act in lesson.activities:
+        views = widget_views(lesson.page, act)
+        expect(views, f"{act.name}: the widget did not render").to_have_count(len(act.ids))
+        reprs = cell(lesson.page, act.cell_index).locator('[data-mime-type="text/plain"]').all_text_contents()
+        assert not reprs, f"{act.name} shows text instead of a widget: {reprs}"
+    rendered = sum(widget_views(lesson.page, a).count() for a in lesson.activities)
+    assert rendered == expected, f"{rendered} widgets rendered, {expected} activity() calls"
+
+
+def test_no_cell_shows_an_error(lesson: OpenLesson):
+    """After Run All Cells, does any cell show a traceback or an error?"""
+    assert error_outputs(lesson.page) == []
 
 
 def _axe(lesson: OpenLesson) -> dict[str, list[str]]:
@@ -101,6 +114,11 @@ def _axe(lesson: OpenLesson) -> dict[str, list[str]]:
     return found
 
 
+def test_activities_are_accessible(lesson: OpenLesson):
+    """Does axe-core find no serious or critical WCAG problem in the activities (labels, names, contrast, images)?"""
+    assert _axe(lesson) == {}
+
+
 def _wait_for_new_feedback(lesson: OpenLesson, act: Activity, view, before: str) -> str:
     """Wait until the activity shows something new (``before`` is its response_text); return the feedback."""
     try:
@@ -125,62 +143,35 @@ def _wait_for_new_feedback(lesson: OpenLesson, act: Activity, view, before: str)
     return after
 
 
-class LessonPages:
-    """The tests of one lesson, whose notebook is ``LESSON``; a subclass per lesson follows."""
-
-    LESSON: Path
-
-    def test_every_activity_renders_as_a_widget(self, lesson: OpenLesson):
-        """Does each activity("...") call show a working widget (not the text repr "VBox(children=...)")?"""
-        expected = sum(len(a.ids) for a in lesson.activities)
-        assert expected >= 2, "a lesson has at least two activities"
-        for act in lesson.activities:
-            views = widget_views(lesson.page, act)
-            expect(views, f"{act.name}: the widget did not render").to_have_count(len(act.ids))
-            reprs = cell(lesson.page, act.cell_index).locator('[data-mime-type="text/plain"]').all_text_contents()
-            assert not reprs, f"{act.name} shows text instead of a widget: {reprs}"
-        rendered = sum(widget_views(lesson.page, a).count() for a in lesson.activities)
-        assert rendered == expected, f"{rendered} widgets rendered, {expected} activity() calls"
-
-    def test_no_cell_shows_an_error(self, lesson: OpenLesson):
-        """After Run All Cells, does any cell show a traceback or an error?"""
-        assert error_outputs(lesson.page) == []
-
-    def test_activities_are_accessible(self, lesson: OpenLesson):
-        """Does axe-core find no serious or critical WCAG problem in the activities (labels, names, contrast, images)?"""
-        assert _axe(lesson) == {}
-
-    def test_activities_work_from_the_keyboard(self, lesson: OpenLesson):
-        """Tab to each control, choose with arrow keys or Space, press the main button with Enter: does the feedback change?"""
-        for act, view in _views(lesson):
-            wait_until_settled(lesson.page, f"{act.name} (before using it)")
-            before = response_text(view)
-            keys = use_with_keyboard(lesson.page, view)
-            changed_a_value = any(k in keys for k in ("ArrowDown", "ArrowRight", "Space", "Enter")) or any(
-                k.startswith("type") for k in keys
-            )
-            assert changed_a_value, (
-                f"{act.name}: the focus left the activity before anything was chosen (keys: {keys}). "
-                "Did a JupyterLab shortcut take an arrow key (see config/jupyterlab-overrides.json)?"
-            )
-            _wait_for_new_feedback(lesson, act, view, before)
-
-    def test_using_each_activity_changes_the_feedback(self, lesson: OpenLesson):
-        """Choose, type and press the main button with the mouse: does the feedback a student sees change?"""
-        folder = SCREENSHOTS / lesson.path.stem
-        folder.mkdir(parents=True, exist_ok=True)
-        for number, (act, view) in enumerate(_views(lesson), start=1):
-            wait_until_settled(lesson.page, f"{act.name} (before using it)")
-            before = response_text(view)
-            assert use_with_mouse(view) > 0, f"{act.name}: no control the test knows how to use (see CONTROLS)"
-            _wait_for_new_feedback(lesson, act, view, before)
-            screenshot(lesson.page, output_area(lesson.page, act), folder / f"{number:02d}_{act.name}.png")
-
-    def test_feedback_is_accessible(self, lesson: OpenLesson):
-        """With the feedback showing (colours, symbols, status regions): still no serious or critical axe violation?"""
-        assert _axe(lesson) == {}
+def test_activities_work_from_the_keyboard(lesson: OpenLesson):
+    """Tab to each control, choose with arrow keys or Space, press the main button with Enter: does the feedback change?"""
+    for act, view in _views(lesson):
+        wait_until_settled(lesson.page, f"{act.name} (before using it)")
+        before = response_text(view)
+        keys = use_with_keyboard(lesson.page, view)
+        changed_a_value = any(k in keys for k in ("ArrowDown", "ArrowRight", "Space", "Enter")) or any(
+            k.startswith("type") for k in keys
+        )
+        assert changed_a_value, (
+            f"{act.name}: the focus left the activity before anything was chosen (keys: {keys}). "
+            "Did a JupyterLab shortcut take an arrow key (see config/jupyterlab-overrides.json)?"
+        )
+        _wait_for_new_feedback(lesson, act, view, before)
 
 
-for _path in LESSONS:  # TestLeksjon01 ... TestLeksjon08
-    _name = f"TestLeksjon{_path.stem[:2]}"
-    globals()[_name] = type(_name, (LessonPages,), {"LESSON": _path, "__doc__": _path.stem})
+def test_using_each_activity_changes_the_feedback(lesson: OpenLesson):
+    """Choose, type and press the main button with the mouse: does the feedback a student sees change?"""
+    folder = SCREENSHOTS / lesson.path.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, (act, view) in enumerate(_views(lesson), start=1):
+        wait_until_settled(lesson.page, f"{act.name} (before using it)")
+        before = response_text(view)
+        assert use_with_mouse(view) > 0, f"{act.name}: no control the test knows how to use (see CONTROLS)"
+        _wait_for_new_feedback(lesson, act, view, before)
+        screenshot(lesson.page, output_area(lesson.page, act), folder / f"{number:02d}_{act.name}.png")
+
+
+def test_feedback_is_accessible(lesson: OpenLesson):
+    """With the feedback showing (colours, symbols, status regions): still no serious or critical axe violation?"""
+    assert _axe(lesson) == {}
+
