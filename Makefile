@@ -14,10 +14,8 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 PYTEST_ARGS ?=
 # `make test` runs the suite in this many processes (pytest-xdist); 0 runs it in one.
-# --dist loadgroup keeps each file in one process (a notebook's cells in one kernel) and
-# lets a file split into named groups (tests/conftest.py: each lesson's browser tests);
-# --no-loadscope-reorder starts the files in the order tests/conftest.py gives them,
-# the longest first. Three on two cores: much of the suite waits on
+# --dist loadfile keeps each file in one process: a notebook's cells in one kernel,
+# the browser tests on one JupyterLab. Three on two cores: much of the suite waits on
 # kernels, servers and the browser, and a third process fills that time (fresh clone,
 # 2 cores: 466 s from clone to result with two, 408 s with three).
 TEST_WORKERS ?= 3
@@ -64,7 +62,7 @@ lab: $(STAMP)
 # The developers' environment, the class server's and npm's packages are built side by side.
 test:
 	@$(MAKE) --no-print-directory -j3 $(STAMP) node_modules/.package-lock.json hub-env
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) system-deps
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

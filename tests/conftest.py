@@ -66,39 +66,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"{seconds:7.1f} s  {count:4d} tester  {name}")
 
 
-# The files that take longest, longest first (seconds of one `make test` on this 2-core
-# machine, 2026-12-06). `make test` hands whole files to its processes in the order they
-# are collected (--dist loadgroup --no-loadscope-reorder); starting these first keeps a
-# long file from starting last while the other processes have nothing left to do
-# (pytest-xdist's own order, by number of tests, put them last: 458 s before).
-LONG_FIRST = (
-    "tests/test_hub.py",                  # 143 s
-    "tests/test_cli.py",                  # 142 s
-    "tests/test_sandbox.py",              # 126 s
-    "tests/test_nbgrader_workflow.py",    # 103 s
-    "tests/test_exchange_security.py",    # 102 s
-    "tests/test_malform.py",              # 74 s
-    "tests/test_frister.py",              # 55 s
-    "tests/test_gradebook_backends.py",   # 49 s
-    "tests/test_hub_drift.py",            # 40 s
-)
-# The browser tests of each lesson (about 28 s each, 228 s in all) form a group of their
-# own, so that the eight lessons can run in different processes.
-SPLIT_BY_PARAMETER = {"tests/browser/test_lesson_pages.py": "lesson"}
-
-
 def pytest_collection_modifyitems(config, items):
-    """Mark the notebook cells that nbval collects as slow, like the nbgrader tests; order and group for xdist."""
+    """Mark the notebook cells that nbval collects as slow, like the nbgrader tests."""
     for item in items:
         if item.__class__.__name__ == "IPyNbCell":
             item.add_marker(pytest.mark.slow)
-        path = item.nodeid.split("::")[0]
-        if path in SPLIT_BY_PARAMETER and hasattr(item, "callspec"):
-            value = item.callspec.params.get(SPLIT_BY_PARAMETER[path])
-            item.add_marker(pytest.mark.xdist_group(name=f"{path}[{getattr(value, 'stem', value)}]"))
-    rank = {path: i for i, path in enumerate(LONG_FIRST)}
-    # A stable sort: within a file (and a lesson) the tests keep their order.
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
