@@ -152,10 +152,18 @@ class Hub:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=30)
-        # A hub that exited on its own (a service failed at start-up) leaves its proxy running too.
+        # What a hub that exited on its own (a service failed at start-up) leaves behind: the servers
+        # in its process group, and its proxy, which JupyterHub starts in a session of its own and
+        # names in the pid file that deploy/jupyterhub_config.py sets.
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the proxy, if the hub left it behind
+            os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
+            pass
+        try:
+            proxy = int((self.state / "state" / "jupyterhub-proxy.pid").read_text())
+            if b"configurable-http-proxy" in Path(f"/proc/{proxy}/cmdline").read_bytes():
+                os.kill(proxy, signal.SIGKILL)
+        except (OSError, ValueError):  # no pid file (the hub stopped its proxy), or the proxy is gone
             pass
 
     def remove_state(self) -> None:
