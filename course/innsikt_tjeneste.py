@@ -123,8 +123,8 @@ class Base(HubOAuthenticated, web.RequestHandler):
             self.finish(json.dumps({"feil": message or title}, ensure_ascii=False))
             return
         if status_code == 403:
-            message = ("Klasseoversikten er bare for faglærerne i emnet. Er du faglærer og ser dette, "
-                       "be administratoren av kursserveren legge deg i lærergruppen.")
+            message = ("Klasseoversikten er bare for faglærerne i emnet. Er du faglærer og ser dette, ber du "
+                       "administratoren av kursserveren om å legge deg i lærergruppen.")
         self.finish(page(title, f"<p>{html.escape(message or title)} (feil {status_code}).</p>", self.prefix()))
 
 
