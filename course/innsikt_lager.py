@@ -4,8 +4,8 @@ What is stored (in the server's PostgreSQL, the gradebook's database, so it is
 backed up with it and dropped with it at the end of term):
 
 * ``klasseinnsikt_valg``: per activity, part and choice, how many first tries
-  chose it, and whether that choice is right. No name, no time, no row per
-  student.
+  chose it. No name, no time, no row per student. Whether a choice is right
+  is not stored: the page reads it from the content (:func:`_options`).
 * ``klasseinnsikt_besvart``: per activity, how many students have answered it.
 * ``klasseinnsikt_sett``: one mark per student and activity, so that a student
   is counted once: HMAC-SHA256 of the user name and the activity id, keyed by a
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, create_engine, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from course import innsikt, loader, models
@@ -50,7 +50,6 @@ CHOICES = Table(
     Column("aktivitet", String(100), primary_key=True),
     Column("del", Integer, primary_key=True, autoincrement=False),
     Column("valg", String(200), primary_key=True),
-    Column("riktig", Boolean, nullable=False),
     Column("antall", Integer, nullable=False),
 )
 ANSWERED = Table(
@@ -89,19 +88,18 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(SEEN).values(merke=self.mark(user, activity)))
-                self._bump(conn, ANSWERED, {"aktivitet": activity}, {})
+                self._bump(conn, ANSWERED, {"aktivitet": activity})
                 for part in parts:
-                    self._bump(conn, CHOICES, {"aktivitet": activity, "del": part.part, "valg": part.choice},
-                               {"riktig": part.right})
+                    self._bump(conn, CHOICES, {"aktivitet": activity, "del": part.part, "valg": part.choice})
         except IntegrityError:
             return False
         return True
 
     @staticmethod
-    def _bump(conn, table: Table, key: dict, extra: dict) -> None:
+    def _bump(conn, table: Table, key: dict) -> None:
         where = [table.c[name] == value for name, value in key.items()]
         if conn.execute(update(table).where(*where).values(antall=table.c.antall + 1)).rowcount == 0:
-            conn.execute(insert(table).values(**key, **extra, antall=1))
+            conn.execute(insert(table).values(**key, antall=1))
 
     def counts(self) -> dict[str, "Counts"]:
         """Everything stored, by activity."""
@@ -113,11 +111,6 @@ class Store:
                     select(CHOICES.c.aktivitet, CHOICES.c["del"], CHOICES.c.valg, CHOICES.c.antall)):
                 found.setdefault(activity, Counts(activity, 0)).choices.setdefault(part, {})[choice] = number
         return found
-
-    def rows(self) -> int:
-        """How many rows the three tables hold (for the end-of-term check)."""
-        with self.engine.connect() as conn:
-            return sum(len(conn.execute(select(table)).all()) for table in (CHOICES, ANSWERED, SEEN))
 
 
 @dataclass

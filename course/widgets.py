@@ -70,7 +70,7 @@ class _FollowsAnswer:
 
     def _answer(self):
         """The answer as the model's ``check`` takes it (what course/innsikt.py counts)."""
-        return [choice.value for choice in self.choices]
+        raise NotImplementedError
 
 
 class _CaseList(_FollowsAnswer, widgets.VBox):
@@ -97,8 +97,11 @@ class _CaseList(_FollowsAnswer, widgets.VBox):
         self._follow(self.choices)
         widgets.VBox.__init__(self, [header, *rows, self.check, self.summary])
 
+    def _answer(self):
+        return [choice.value for choice in self.choices]
+
     def _render_feedback(self) -> None:
-        result = self.model.check([choice.value for choice in self.choices])
+        result = self.model.check(self._answer())
         for widget, feedback in zip(self.case_feedback, result.feedback):
             widget.value = _feedback_html(feedback)
         self.summary.value = _summary_html(result)
@@ -130,7 +133,7 @@ class MultipleChoiceWidget(_FollowsAnswer, widgets.VBox):
         return self.choice.value
 
     def _render_feedback(self) -> None:
-        self.feedback.value = _feedback_html(self.model.check(self.choice.value))
+        self.feedback.value = _feedback_html(self.model.check(self._answer()))
 
 
 class SortingWidget(_CaseList):
