@@ -3,7 +3,7 @@
 On the class server, when a student checks an answer in a lesson activity for
 the first time (a new widget, the first «Sjekk» with something chosen), the
 lesson sends the activity's id and the choice to the class-insight service on
-the hub (course/innsikt_tjeneste.py), authenticated with the student's own
+the hub (course/instructor/innsikt_tjeneste.py), authenticated with the student's own
 server token. The service counts it, once per student and activity, without
 storing who sent it; the lecturer sees the counts for the whole class only
 (docs/personvern.md).

@@ -231,7 +231,7 @@ c.JupyterHub.services.append({
 c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=frister"]
 USER_SCOPES = ["self", "access:services!service=frister"]
 
-# The class-insight service (course/innsikt_tjeneste.py, docs/personvern.md): a
+# The class-insight service (course/instructor/innsikt_tjeneste.py, docs/personvern.md): a
 # student's lesson sends its first try at an activity with the server's token
 # (SAMSKAPING_INNSIKT_URL, course/innsikt.py); the service counts it without
 # storing who, in the gradebook's database. Only holders of the custom scope
@@ -259,7 +259,7 @@ if INSIGHT:
         # The lecturer's scope travels with the OAuth token to the service, which checks it.
         "oauth_client_allowed_scopes": ["custom:klasseinnsikt:les"],
         "url": INSIGHT_URL,
-        "command": [str(ENV / "bin" / "python"), "-P", "-m", "course.innsikt_tjeneste"],
+        "command": [str(ENV / "bin" / "python"), "-P", "-m", "course.instructor.innsikt_tjeneste"],
         "user": GRADER,
         "cwd": COURSE_DIR,
         "environment": {"PATH": SERVER_ENV["PATH"], "JUPYTER_PLATFORM_DIRS": "1",

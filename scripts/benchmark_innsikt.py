@@ -9,7 +9,7 @@ service, which counts them in a real store. The script prints the median
 and the 95th percentile of the feedback time for both, their ratio, and how
 long the service took to count every answer.
 
-The service is the real tornado application (course/innsikt_tjeneste.py) with
+The service is the real tornado application (course/instructor/innsikt_tjeneste.py) with
 the real store (course/innsikt_lager.py) on SQLite in a temporary folder;
 only the hub's authentication is replaced, by reading the user name from the
 token (there is no hub here). On the class server the store is PostgreSQL and
@@ -73,7 +73,7 @@ def start_service(folder: Path):
     from tornado.httpserver import HTTPServer
 
     from course import innsikt_lager as lager
-    from course import innsikt_tjeneste as tjeneste
+    from course.instructor import innsikt_tjeneste as tjeneste
 
     class BenchAnswer(tjeneste.Answer):
         def get_current_user(self):

@@ -4,7 +4,7 @@ No real class is shown: 48 fictional students answer lesson 1's activities,
 drawn from a seeded random generator (each activity gets a share right and a
 favourite wrong option), and are counted by the real store
 (course/innsikt_lager.py, in a temporary SQLite file). The page is the
-service's own HTML (course/innsikt_tjeneste.py) with a line at the top saying
+service's own HTML (course/instructor/innsikt_tjeneste.py) with a line at the top saying
 that the figures are invented, opened in Debian's chromium and photographed.
 
 Usage (from the repository root)::
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from course import innsikt, models
 from course import innsikt_lager as lager
-from course import innsikt_tjeneste as tjeneste
+from course.instructor import innsikt_tjeneste as tjeneste
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261206

@@ -643,7 +643,7 @@ def test_the_lecturer_sees_what_the_class_chose_and_no_student_is_exposed(klasse
     assert _counted(klasse, CLASS_ACTIVITY) == 5, "a refused post changed the counts"
 
     # The service stopped (its process paused): the feedback comes at once, the answer is only missing from the counts.
-    [pid] = subprocess.run(["pgrep", "-u", klasse.grader, "-f", "course.innsikt_tjeneste"], capture_output=True,
+    [pid] = subprocess.run(["pgrep", "-u", klasse.grader, "-f", "course.instructor.innsikt_tjeneste"], capture_output=True,
                            text=True).stdout.split()
     os.kill(int(pid), signal.SIGSTOP)
     try:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from conftest import ROOT
 from course import innsikt, loader, models
 from course import innsikt_lager as lager
-from course import innsikt_tjeneste as tjeneste
+from course.instructor import innsikt_tjeneste as tjeneste
 from course.widgets import EstimateWidget, InsightChoice, MultipleChoiceWidget, SortingWidget
 
 MC = "l01_repetisjon_1"

@@ -19,7 +19,8 @@ most ``RATE`` answers per ``RATE_WINDOW`` seconds; an answer that is not one of
 the activity's own, a field the service does not know, or a body over
 ``MAX_BODY`` bytes is refused with a Norwegian message and nothing stored.
 
-Run: ``python -P -m course.innsikt_tjeneste`` in the course folder (the hub sets the environment).
+It lives with the instructor tooling: it is the lecturer's, and finds the
+gradebook as `course grade` does. Run: ``python -P -m course.instructor.innsikt_tjeneste`` in the course folder (the hub sets the environment).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from tornado.ioloop import IOLoop
 
 from course import innsikt, loader
 from course import innsikt_lager as lager
+from course.instructor.common import gradebook_url
 
 COURSE_TITLE = "Samskaping og velferdsledelse"
 READ_SCOPE = "custom:klasseinnsikt:les"
@@ -385,28 +387,11 @@ def make_app(root: Path, store: lager.Store) -> web.Application:
     )
 
 
-def database_url(root: Path) -> str:
-    """The gradebook's database, found as nbgrader finds it: NBGRADER_DB_URL, else ``CourseDirectory.db_url`` in the
-    grading account's own nbgrader configuration (deploy/setup-server.sh writes it there) or the course folder's."""
-    if os.environ.get("NBGRADER_DB_URL"):
-        return os.environ["NBGRADER_DB_URL"]
-    from jupyter_core.paths import jupyter_config_path
-    from traitlets.config import Config
-    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
-
-    config = Config()
-    for folder in [*reversed(jupyter_config_path()), str(root)]:  # the most specific last, as nbgrader merges them
-        try:
-            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
-        except ConfigFileNotFound:
-            pass
-    return config.CourseDirectory.get("db_url") or f"sqlite:///{root / 'gradebook.db'}"
-
-
 def main() -> None:
     root = Path.cwd()
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    store = lager.Store(database_url(root), lager.read_key(root))
+    # The gradebook's database, found as `course grade` finds it (the grading account's nbgrader configuration).
+    store = lager.Store(gradebook_url(root), lager.read_key(root))
     server = HTTPServer(make_app(root, store), xheaders=True, max_body_size=64 * 1024)
     server.listen(url.port, url.hostname)
     IOLoop.current().start()
