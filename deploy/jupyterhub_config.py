@@ -184,6 +184,9 @@ c.JupyterHub.last_activity_interval = ACTIVITY_INTERVAL  # how often the hub rea
 SERVER_ENV["JUPYTERHUB_ACTIVITY_INTERVAL"] = str(ACTIVITY_INTERVAL)  # how often each server reports it
 
 # --- Formgrader for the instructors: a service run by the hub as the grading account.
+# The gradebook, for the services that run as the grading account; without it, the
+# grading account's own nbgrader configuration names it (or SQLite in the course folder).
+GRADEBOOK_ENV = {"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]} if os.environ.get("NBGRADER_DB_URL") else {}
 FORMGRADER_PORT = int(setting("SAMSKAPING_FORMGRADER_PORT", str(PORT + 2)))
 c.JupyterHub.services = [
     {
@@ -201,8 +204,7 @@ c.JupyterHub.services = [
             # ("frame-ancestors 'none'"); this service's own configuration allows
             # frames from its own pages (deploy/formgrader/jupyter_server_config.py).
             "JUPYTER_CONFIG_PATH": str(ENV / "etc" / "samskaping" / "formgrader"),
-            # The gradebook; without it, SQLite in the course folder.
-            **({"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]} if os.environ.get("NBGRADER_DB_URL") else {}),
+            **GRADEBOOK_ENV,
         },
     }
 ]
@@ -262,9 +264,7 @@ if INSIGHT:
         "command": [str(ENV / "bin" / "python"), "-P", "-m", "course.instructor.innsikt_tjeneste"],
         "user": GRADER,
         "cwd": COURSE_DIR,
-        "environment": {"PATH": SERVER_ENV["PATH"], "JUPYTER_PLATFORM_DIRS": "1",
-                        **({"NBGRADER_DB_URL": os.environ["NBGRADER_DB_URL"]}
-                           if os.environ.get("NBGRADER_DB_URL") else {})},
+        "environment": {"PATH": SERVER_ENV["PATH"], "JUPYTER_PLATFORM_DIRS": "1", **GRADEBOOK_ENV},
     })
     c.Spawner.server_token_scopes.append("access:services!service=innsikt")
     USER_SCOPES.append("access:services!service=innsikt")
