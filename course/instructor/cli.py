@@ -98,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--uten-navn", action="store_true", help="ta ikke med navn og e-post i CSV-filen")
     report.add_argument("--pseudonymiser", action="store_true",
                         help="bytt studentnummeret med et fast pseudonym og ta ikke med navn og e-post")
+
+    canvas = sub.add_parser("canvas", add_help=False, help="send poengsummene for en oppgave til Canvas",
+                            description="Sender hver students poengsum for oppgaven til karakterkolonnen i "
+                                        "Canvas-emnet (LTI Assignment and Grade Services), med innleveringstid og en "
+                                        "kort kommentar. Kolonnen lages første gang. Det som er sendt før og ikke "
+                                        "er endret, sendes ikke igjen, så kommandoen kan kjøres etter hver retting.")
+    canvas.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
+    canvas.add_argument("oppgave", metavar="OPPGAVE", help="oppgaven, for eksempel oppgave_01")
+    canvas.add_argument("--prov", action="store_true", help="vis hva som ville blitt sendt, uten å sende noe")
+    canvas.add_argument("--uten-manuell-retting", action="store_true",
+                        help="send den automatiske poengsummen nå også for innleveringer med svar som rettes for "
+                             "hånd (merket som foreløpig i Canvas); uten dette venter de til de er rettet")
+    canvas.add_argument("--navn", metavar="TEKST", help="navnet på karakterkolonnen i Canvas (standard: oppgavens navn)")
     return parser
 
 
@@ -139,6 +152,20 @@ def main(argv: list[str] | None = None) -> int:
 
             print(run(root, accept_past=args.godta_passerte))
             return 0
+        if args.command == "canvas":
+            from . import lti
+
+            try:
+                context = lti.Context.load(root)
+                scores = lti.gradebook_scores(root, args.oppgave)
+                outcome = lti.post_scores(
+                    context, args.oppgave, args.navn or args.oppgave, scores, course_dir=root,
+                    after_manual=not args.uten_manuell_retting,
+                    dry_run=args.prov, log=print)
+            except lti.LtiError as error:
+                raise CourseError(str(error)) from None
+            print(lti.format_outcome(outcome, args.oppgave))
+            return 1 if outcome.failed else 0
         if args.command == "report":
             from .report import run_report
 
