@@ -313,5 +313,6 @@ c.LTI13Authenticator.tool_description = "Leksjoner og innleveringsoppgaver i Jup
 c.Authenticator.allow_all = False
 # Valid Unix user names only, the rule deploy/add-accounts.sh applies.
 c.Authenticator.username_pattern = r"^[a-z_][a-z0-9_-]{0,31}$"
-# Access is re-checked against the groups every five minutes of use (JupyterHub's default age).
-c.Authenticator.auth_refresh_age = 300
+# Access is re-checked against the groups every five minutes of use (JupyterHub's default age;
+# SAMSKAPING_LTI_SJEKK_TILGANG, in seconds, for a test).
+c.Authenticator.auth_refresh_age = int(setting("SAMSKAPING_LTI_SJEKK_TILGANG", "300"))
