@@ -16,11 +16,14 @@
 #     system accounts are never deleted, only named);
 #   - the students' records in the hub's database (and those of hub users that
 #     have no Unix account any more); the hub must be stopped first;
+#   - the binding of user names to Canvas user ids (lti-brukere.json in the hub's state);
 #   - the course's folder in the exchange (inbound, outbound, feedback);
 #   - in the course folder, what nbgrader and the course's tools write about
 #     students: submitted/, autograded/, feedback/, innleveringskontroll/,
 #     downloaded/ (zip imports), rapport/, gradebook.db, nbgrader.log, the
 #     pseudonym key, the deadlines seen by `course frister` (.frister-godkjent.json),
+#     what was posted to Canvas (.canvas-karakterer.json) and the Canvas course's
+#     addresses (.lti-kontekst.json),
 #     the class overview's key (.klasseinnsikt-nokkel; its counts are in the
 #     gradebook database, deleted below), and grade exports, the deadlines file (frister.csv) or LMS downloads
 #     (*.csv, *.zip) at its top;
@@ -231,7 +234,7 @@ done
 course_items=()
 for item in submitted autograded feedback innleveringskontroll downloaded rapport \
     gradebook.db gradebook.db-journal nbgrader.log .pseudonymnokkel .frister-godkjent.json \
-    .klasseinnsikt-nokkel; do
+    .klasseinnsikt-nokkel .canvas-karakterer.json .lti-kontekst.json; do
     if [ -e "$COURSE_DIR/$item" ] || [ -L "$COURSE_DIR/$item" ]; then
         course_items+=("$item")
     fi
@@ -360,6 +363,9 @@ for user in "${students[@]}"; do
 done
 echo "  Filer studentene eier i /tmp, /var/tmp, /dev/shm og øverst i $EXCHANGE: $strays"
 echo "  Studentene i hubens database ($hub_db): ${hub_names:-ingen}"
+if [ -f "$HUB_STATE/lti-brukere.json" ]; then
+    echo "  Koblingen mellom brukernavn og Canvas-ID-er: $HUB_STATE/lti-brukere.json"
+fi
 echo "Dette blir stående: kontoene til lærerne, retterkontoen «$GRADER» og rollen dens i PostgreSQL, gruppene og"
 echo "kursets egne filer (solutions/, exercises/, lessons/ og resten av depotet)."
 if [ ${#spared[@]} -gt 0 ]; then
@@ -417,6 +423,10 @@ echo "Slettet $(count ${#students[@]} konto kontoer) i studentgruppen med hjemme
 if [ -f "$hub_db" ]; then
     names=$(hub_records slett) || stop "Kunne ikke slette studentene fra hubens database $hub_db (se over)."
     echo "Slettet fra hubens database: ${names:-ingen}"
+fi
+if [ -f "$HUB_STATE/lti-brukere.json" ]; then
+    rm -f -- "$HUB_STATE/lti-brukere.json"
+    echo "Slettet koblingen mellom brukernavn og Canvas-ID-er ($HUB_STATE/lti-brukere.json)."
 fi
 
 # --- 4. The exchange, 5. the course folder's student data, 6. the backups

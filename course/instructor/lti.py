@@ -235,6 +235,10 @@ def connector(context: Context, private_pem: str | None = None):
     from pylti1p3.registration import Registration
     from pylti1p3.service_connector import ServiceConnector
 
+    if not context.token_url:
+        raise LtiError("Kursserveren vet ikke adressen til Canvas (SAMSKAPING_CANVAS_ADRESSE, for eksempel "
+                       "https://uio.instructure.com). Be administrator sette den i hubens miljøfil, starte huben på "
+                       "nytt og åpne kurset fra Canvas som lærer.")
     if private_pem is None:
         try:
             private_pem = Path(context.key_file).read_text(encoding="ascii")

@@ -38,10 +38,11 @@ Environment (no secret is needed; none is written here):
   SAMSKAPING_LTI_CLIENT_ID       the developer key's client id
   SAMSKAPING_LTI_DEPLOYMENT_ID   the tool's deployment id in the course (comma-separated if several)
   SAMSKAPING_REALM               optional: the realm dropped from login ids, e.g. uio.no
-  SAMSKAPING_LTI_PLATTFORM       optional: a self-hosted Canvas's address, e.g. https://canvas.example.no;
-                                 default Instructure's Canvas cloud. For a test against a stand-in on
-                                 loopback the four addresses can be given one by one instead:
-                                 SAMSKAPING_LTI_UTSTEDER, _AUTORISERING, _NOKLER, _TOKEN.
+  SAMSKAPING_CANVAS_ADRESSE      the institution's Canvas, e.g. https://uio.instructure.com (its token
+                                 endpoint serves the class list and grades; log-in works without it)
+  SAMSKAPING_LTI_UTSTEDER, _AUTORISERING, _NOKLER, _TOKEN   optional: the issuer, authorization,
+                                 key set and token addresses one by one, for a self-hosted Canvas
+                                 (default Instructure's Canvas cloud) or a stand-in on loopback in a test
   SAMSKAPING_STUDENTER / SAMSKAPING_LAERERE / SAMSKAPING_RETTER / SAMSKAPING_KURSMAPPE   as in jupyterhub_config.py
 """
 
@@ -94,19 +95,16 @@ STATE = Path(setting("SAMSKAPING_HUB_STATE", "/var/lib/samskaping-kurs/hub"))
 # The JWKS and the OIDC authorization endpoint moved to sso.canvaslms.com (the old
 # canvas.instructure.com addresses still answer): Canvas's "Configuring LTI Advantage Tools"
 # (https://developerdocs.instructure.com/services/canvas/external-tools/lti/file.lti_dev_key_config)
-# and the Canvas Community post "Minor LTI 1.3 Changes: New OIDC Auth Endpoint". The token
-# endpoint for LTI Advantage services is /login/oauth2/token on the same host (same pages).
-PLATFORM = setting("SAMSKAPING_LTI_PLATTFORM").rstrip("/")
-if PLATFORM:  # a self-hosted Canvas answers all of these on its own address
-    DEFAULTS = (PLATFORM, f"{PLATFORM}/api/lti/authorize_redirect", f"{PLATFORM}/api/lti/security/jwks",
-                f"{PLATFORM}/login/oauth2/token")
-else:
-    DEFAULTS = ("https://canvas.instructure.com", "https://sso.canvaslms.com/api/lti/authorize_redirect",
-                "https://sso.canvaslms.com/api/lti/security/jwks", "https://sso.canvaslms.com/login/oauth2/token")
-ISSUER = setting("SAMSKAPING_LTI_UTSTEDER", DEFAULTS[0])
-AUTHORIZE_URL = setting("SAMSKAPING_LTI_AUTORISERING", DEFAULTS[1])
-JWKS_URL = setting("SAMSKAPING_LTI_NOKLER", DEFAULTS[2])
-TOKEN_URL = setting("SAMSKAPING_LTI_TOKEN", DEFAULTS[3])
+# and the Canvas Community post "Minor LTI 1.3 Changes: New OIDC Auth Endpoint".
+# A self-hosted Canvas has all of these on its own address: set the four one by one.
+ISSUER = setting("SAMSKAPING_LTI_UTSTEDER", "https://canvas.instructure.com")
+AUTHORIZE_URL = setting("SAMSKAPING_LTI_AUTORISERING", "https://sso.canvaslms.com/api/lti/authorize_redirect")
+JWKS_URL = setting("SAMSKAPING_LTI_NOKLER", "https://sso.canvaslms.com/api/lti/security/jwks")
+# The token endpoint for the LTI Advantage services (class list, grades): POST login/oauth2/token
+# on the institution's own Canvas address (Canvas's "OAuth2 Endpoints",
+# https://developerdocs.instructure.com/services/canvas/oauth/oauth_endpoints).
+CANVAS = setting("SAMSKAPING_CANVAS_ADRESSE").rstrip("/")
+TOKEN_URL = setting("SAMSKAPING_LTI_TOKEN", f"{CANVAS}/login/oauth2/token" if CANVAS else "")
 
 KEY_FILE = COURSE_DIR / ".lti-verktoynokkel.pem"
 REGISTRY = lti.Registry(STATE / "lti-brukere.json")
