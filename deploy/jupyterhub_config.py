@@ -15,6 +15,7 @@ so this file is the same on every server and holds no password.
   SAMSKAPING_KURS_ID            nbgrader's course id (samskaping)
   NBGRADER_EXCHANGE             the shared exchange (/srv/nbgrader/exchange)
   NBGRADER_DB_URL               the gradebook for Formgrader and `course grade` (PostgreSQL, peer auth)
+  SAMSKAPING_KURSNAVN           the course's name on the hub's own pages (Samskaping og velferdsledelse)
   SAMSKAPING_INNLOGGING         how people log in: pam (default), feide, canvas (deploy/auth/), or
                                 felles-passord (one shared password from SAMSKAPING_FELLES_PASSORD:
                                 tests and demonstrations only)
@@ -94,6 +95,15 @@ c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every server it started
+
+# --- The hub's own pages (log-in, start-up, errors, home) in Norwegian, naming the course:
+# deploy/templates/ first, JupyterHub's own templates behind them. The template variables:
+#   kurs         the course's name, in every page's title and header
+#   innlogging   the way in (as SAMSKAPING_INNLOGGING): "canvas" shows no log-in form, only the
+#                way in from Canvas. A log-in file below adds variables with .update(), never "=".
+COURSE_NAME = setting("SAMSKAPING_KURSNAVN", "Samskaping og velferdsledelse")
+c.JupyterHub.template_paths = [str(HERE / "templates")]
+c.JupyterHub.template_vars = {"kurs": COURSE_NAME, "innlogging": setting("SAMSKAPING_INNLOGGING", "pam")}
 
 # --- Log-in: one file per way in (deploy/auth/), chosen by SAMSKAPING_INNLOGGING.
 LOGIN = setting("SAMSKAPING_INNLOGGING", "pam")
