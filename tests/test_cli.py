@@ -404,3 +404,72 @@ def test_grade_rejects_a_file_that_is_not_a_zip(tmp_path):
     course = copy_course(tmp_path / "kurs", tmp_path / "exchange")
     proc = run_course(course, "grade", ASSIGNMENT, "--zip", str(ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
     assert proc.returncode == 1 and "er ikke en zip-fil" in proc.stderr
+
+
+def test_course_canvas_posts_each_score_to_its_line_item_once(graded, tmp_path):
+    """`course canvas` against an LTI platform on loopback (lti1p3platform): dry run, one line item,
+    each score once (run twice), manual grading waited for or sent as pending, a passing 503 retried,
+    a refusal explained in Norwegian and sent on the next run."""
+    from lti_plattform import Platform
+
+    from course.instructor import lti
+
+    course = graded["course"]
+    key_file = tmp_path / "verktoynokkel.pem"
+    platform = Platform("http://127.0.0.1:9", tool_jwks=lti.public_jwks(lti.tool_key(key_file))).start()
+    try:
+        for student in STUDENTS:
+            platform.add_member(f"canvas-{student}", login_id=student, name=student, roles=["Learner"])
+        platform.add_member("canvas-laerer", login_id="laerer", name="Lærer", roles=["Instructor"])
+        lti.Context(issuer=platform.issuer, client_id=platform.client_id, deployment_id="1:emne-samskaping",
+                    token_url=platform.token_url, key_file=str(key_file),
+                    memberships_url=platform.memberships_url, lineitems_url=platform.lineitems_url,
+                    resource_link_id=platform.resource_link_id).save(course.root)
+        expected = {s.student: s for s in lti.gradebook_scores(course.root, ASSIGNMENT)}
+        done = {name for name, s in expected.items() if not s.needs_manual}
+        pending = set(expected) - done
+        assert {"elev_riktig", "elev_delvis"} <= done and pending, expected  # graded by hand in the fixture
+
+        dry = run_course(course, "canvas", ASSIGNMENT, "--prov")
+        assert dry.returncode == 0, dry.stderr
+        assert f"{len(done)} poengsummer ville blitt sendt" in dry.stdout
+        assert "ville sendt elev_riktig" in dry.stdout
+        assert platform.scores() == [] and platform.lineitems() == []
+
+        platform.fail_next_scores(1, 503)  # a passing failure: retried, not reported
+        sent = run_course(course, "canvas", ASSIGNMENT)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert f"{len(done)} poengsummer sendt til Canvas" in sent.stdout
+        assert f"{len(pending)} venter på retting for hånd" in sent.stdout
+        (item,) = platform.lineitems()
+        assert item["resourceId"] == ASSIGNMENT and item["label"] == ASSIGNMENT
+        posted = platform.scores()
+        assert sorted(s["userId"] for s in posted) == sorted(f"canvas-{n}" for n in done)
+        for score in posted:
+            mine = expected[score["userId"].removeprefix("canvas-")]
+            assert score["scoreGiven"] == mine.score and score["scoreMaximum"] == mine.max_score
+            assert score["gradingProgress"] == "FullyGraded"
+            assert score["https://canvas.instructure.com/lti/submission"]["submitted_at"] == mine.submitted
+            assert "Fra kursserveren:" in score["comment"]
+
+        again = run_course(course, "canvas", ASSIGNMENT)
+        assert again.returncode == 0 and "0 poengsummer sendt" in again.stdout
+        assert len(platform.scores()) == len(done) and len(platform.lineitems()) == 1
+
+        platform.fail_next_scores(99, 403)  # a refusal that will not pass: named, in Norwegian
+        refused = run_course(course, "canvas", ASSIGNMENT, "--uten-manuell-retting")
+        assert refused.returncode == 1
+        assert "Canvas avviste forespørselen (403)" in refused.stdout and "Traceback" not in refused.stderr
+        platform.fail_next_scores(0)
+        late = run_course(course, "canvas", ASSIGNMENT, "--uten-manuell-retting")
+        assert late.returncode == 0, late.stdout + late.stderr
+        now_pending = [s for s in platform.scores() if s["gradingProgress"] == "PendingManual"]
+        assert sorted(s["userId"] for s in now_pending) == sorted(f"canvas-{n}" for n in pending)
+        assert len(platform.scores()) == len(expected)  # every graded student exactly once
+        # What was posted is remembered per Canvas user id, and nothing else about the student.
+        import json
+
+        ledger = json.loads((course.root / lti.LEDGER_FILE).read_text())
+        assert set(ledger[ASSIGNMENT]) == {f"canvas-{n}" for n in expected}
+    finally:
+        platform.stop()
