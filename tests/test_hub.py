@@ -516,10 +516,10 @@ def test_a_student_sees_their_own_deadline_in_the_browser(klasse: Klasse, browse
             expect(page.get_by_role("heading", level=1)).to_have_text("Fristene dine")
             row = page.get_by_role("row", name=re.compile(DEADLINE_EXERCISE))
             if student == klasse.kari:
-                # The hub's own menu (Services) leads here too, as the student guide says.
+                # The hub's own menu (Tjenester) leads here too, as the student guide says.
                 page.goto(f"{klasse.hub.url}/hub/home")
-                page.get_by_role("button", name="Services").or_(page.get_by_role("link", name="Services")).click()
-                page.get_by_role("link", name="frister").click()
+                page.get_by_role("button", name="Tjenester").or_(page.get_by_role("link", name="Tjenester")).click()
+                page.get_by_role("link", name="Fristene dine").click()
                 page.wait_for_url(re.compile(r"/services/frister/$"))
                 row = page.get_by_role("row", name=re.compile(DEADLINE_EXERCISE))
                 expect(row).to_contain_text("Fristen din er forlenget til")
