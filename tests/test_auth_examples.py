@@ -211,6 +211,7 @@ def test_feide_address_is_only_for_a_stand_in_on_loopback(monkeypatch):
     ("feide.py", "OAUTH_CLIENT_SECRET", "miljøvariabelen OAUTH_CLIENT_SECRET mangler"),
     ("feide.py", "SAMSKAPING_REALM", "miljøvariabelen SAMSKAPING_REALM mangler"),
     ("canvas_lti13.py", "SAMSKAPING_LTI_CLIENT_ID", "miljøvariabelen SAMSKAPING_LTI_CLIENT_ID mangler"),
+    ("canvas_lti13.py", "SAMSKAPING_LTI_DEPLOYMENT_ID", "miljøvariabelen SAMSKAPING_LTI_DEPLOYMENT_ID mangler"),
 ])
 def test_a_missing_setting_stops_the_hub_with_a_norwegian_message(filename, missing, says, monkeypatch):
     """Without a required environment variable, does the hub stop at once and say which (not fail at log-in)?"""

@@ -13,7 +13,6 @@ hub (``hub.extraConfig``) is run against stand-ins for the hub's spawner.
 
 from __future__ import annotations
 
-import ast
 import copy
 import hashlib
 import re
@@ -219,24 +218,17 @@ def test_the_secret_check_catches_a_password(ours):
     assert _secret_leaks(broken) == ["hub.db.password", "hub.extraEnv.OAUTH_CLIENT_SECRET"]
 
 
-def _feide_constants() -> dict[str, str]:
-    tree = ast.parse((ROOT / "deploy" / "auth" / "feide.py").read_text())
-    return {
-        node.targets[0].id: node.value.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-        and node.targets[0].id.startswith("FEIDE_") and isinstance(node.value, ast.Constant)
-    }
+def test_feide_log_in_is_the_one_machine_feide_log_in(merged, monkeypatch):
+    """Are the endpoints and the name claim those deploy/auth/feide.py gives the one-machine hub, and who
+    may log in closed by default?"""
+    from test_auth_examples import AUTH, load
 
-
-def test_feide_log_in_is_the_one_machine_feide_log_in(merged):
-    """Are the endpoints and the name claim those of deploy/auth/feide.py, and who may log in closed by default?"""
-    feide = _feide_constants()
+    _app, feide = load(AUTH / "feide.py", monkeypatch)  # as the hub loads it, Feide's own addresses
     oauth = merged["hub"]["config"]["GenericOAuthenticator"]
-    assert oauth["authorize_url"] == feide["FEIDE_AUTHORIZE_URL"]
-    assert oauth["token_url"] == feide["FEIDE_TOKEN_URL"]
-    assert oauth["userdata_url"] == feide["FEIDE_USERINFO_URL"]
-    assert oauth["username_claim"] == feide["FEIDE_NAME_CLAIM"]
+    assert oauth["authorize_url"] == feide.authorize_url
+    assert oauth["token_url"] == feide.token_url
+    assert oauth["userdata_url"] == feide.userdata_url
+    assert oauth["username_claim"] == feide.username_claim
     assert oauth["oauth_callback_url"].endswith("/hub/oauth_callback")
     assert merged["hub"]["config"]["JupyterHub"]["authenticator_class"] != "dummy"
     auth = merged["hub"]["config"]["Authenticator"]
