@@ -425,7 +425,7 @@ if [ -f "$hub_db" ]; then
     echo "Slettet fra hubens database: ${names:-ingen}"
 fi
 if [ -f "$HUB_STATE/lti-brukere.json" ]; then
-    rm -f -- "$HUB_STATE/lti-brukere.json"
+    rm -f -- "$HUB_STATE/lti-brukere.json" "$HUB_STATE/lti-brukere.json.lock"
     echo "Slettet koblingen mellom brukernavn og Canvas-ID-er ($HUB_STATE/lti-brukere.json)."
 fi
 

@@ -83,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         if entry is not None and name in _members(groups[member.role]):
             kept.append(name)
             continue
+        if not args.prov and not registry.claim(name, member.user_id):
+            refused.append(f"{name}: brukernavnet tilhører en annen person")
+            continue
         made.append(name)
         if not args.prov:
-            registry.claim(name, member.user_id)
             subprocess.run([str(DEPLOY / "add-accounts.sh"), member.role, name], check=True,
                            env={**os.environ, "SAMSKAPING_STUDENTER": students, "SAMSKAPING_LAERERE": instructors})
 

@@ -98,3 +98,17 @@ def test_the_tool_key_is_made_once_private_and_published_without_its_private_hal
     (key,) = jwks["keys"]
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["kid"]
     assert "d" not in key and "p" not in key  # no private parameters
+
+
+def test_claims_from_two_processes_at_once_lose_no_binding(tmp_path: Path):
+    """The hub and a class-list sync may claim names at the same moment: every binding survives."""
+    import multiprocessing
+
+    path = tmp_path / "lti-brukere.json"
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        assert all(pool.starmap(_claim, [(str(path), f"navn{i}", f"sub-{i}") for i in range(40)]))
+    assert lti.Registry(path).read() == {f"navn{i}": f"sub-{i}" for i in range(40)}
+
+
+def _claim(path: str, name: str, sub: str) -> bool:
+    return lti.Registry(Path(path)).claim(name, sub)

@@ -115,14 +115,26 @@ class Registry:
         return self.read().get(name)
 
     def claim(self, name: str, sub: str) -> bool:
-        """Bind ``name`` to ``sub`` if it is free; True if ``sub`` holds it now."""
-        names = self.read()
-        if names.get(name, sub) != sub:
-            return False
-        if names.get(name) != sub:
-            names[name] = sub
-            _write_json(self.path, names, mode=0o600)
-        return True
+        """Bind ``name`` to ``sub`` if it is free; True if ``sub`` holds it now.
+
+        Read, check and write happen under an exclusive lock on a file beside the
+        registry, so the hub and a class-list sync running at once lose no binding.
+        """
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            names = self.read()
+            if names.get(name, sub) != sub:
+                return False
+            if names.get(name) != sub:
+                names[name] = sub
+                _write_json(self.path, names, mode=0o600)
+            return True
+        finally:
+            os.close(fd)
 
 
 def _write_json(path: Path, data, mode: int = 0o600, owner: tuple[int, int] | None = None) -> None:
