@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import requests
 import websocket
 
-from unix import HUB_ENV, ROOT, Accounts, wait_for
+from unix import HUB_ENV, ROOT, Accounts, run_as, wait_for
 
 PASSWORD = "samskaping-test-passord"  # only for the hub a test starts on 127.0.0.1 (shared-password auth)
 
@@ -36,6 +38,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def grader_with_empty_course(accounts: Accounts) -> tuple[str, Path]:
+    """The grading account (in no course group) and an empty course folder in its home.
+
+    Enough for a hub test that does not grade: the hub starts Formgrader there.
+    """
+    grader = accounts.plain("retter")
+    course = Path(pwd.getpwnam(grader).pw_dir) / "samskaping-kurs"
+    run_as(grader, ["mkdir", str(course)])
+    return grader, course
 
 
 def login_form(page_html: str, user: str, password: str = PASSWORD) -> dict[str, str]:
@@ -165,6 +178,14 @@ class Hub:
                 os.kill(proxy, signal.SIGKILL)
         except (OSError, ValueError):  # no pid file (the hub stopped its proxy), or the proxy is gone
             pass
+
+    def server_pid(self, name: str) -> int | None:
+        """The pid of the person's server, as the hub's spawner recorded it (None while there is none)."""
+        db = self.state / "state" / "jupyterhub.sqlite"
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            rows = conn.execute("SELECT spawners.state FROM spawners JOIN users ON spawners.user_id = users.id "
+                                "WHERE users.name = ?", (name,)).fetchall()
+        return next((json.loads(state).get("pid") for (state,) in rows if state and json.loads(state).get("pid")), None)
 
     def remove_state(self) -> None:
         shutil.rmtree(self.state, ignore_errors=True)

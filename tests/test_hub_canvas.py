@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from hub import Hub
+from hub import Hub, grader_with_empty_course
 from lti_plattform import Platform
-from unix import HUB_ENV, ROOT, Accounts, run_as, skip_unless_class_server, wait_for
+from unix import HUB_ENV, ROOT, Accounts, skip_unless_class_server, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +40,7 @@ class Setting:
         a = self.accounts
         a.group("stud")
         a.group("laer")
-        self.grader = a.plain("retter")
-        self.course = Path(pwd.getpwnam(self.grader).pw_dir) / "samskaping-kurs"
-        run_as(self.grader, ["mkdir", str(self.course)])  # Formgrader's folder: the hub starts it there
+        self.grader, self.course = grader_with_empty_course(a)
         self.hub = Hub(a, grader=self.grader, course_dir=self.course, exchange=Path(f"/srv/{a.tag}/exchange"))
         self.platform = Platform(self.hub.url, deployment_id=DEPLOYMENT).start()
         p = self.platform
@@ -145,27 +143,12 @@ def test_a_students_first_launch_makes_the_account_and_lands_in_their_own_jupyte
     assert canvas.accounts.student_group in _groups_of(name)
     assert canvas.accounts.instructor_group not in _groups_of(name)
     # Her server runs as her own Unix account.
-    owners = {Path(f"/proc/{pid}").stat().st_uid for pid in _pids_of_server(name)}
-    assert owners == {entry.pw_uid}
+    pid = canvas.hub.server_pid(name)
+    assert pid and Path(f"/proc/{pid}").stat().st_uid == entry.pw_uid
     # The course's service addresses were saved for `course canvas` and the class-list sync.
     saved = (canvas.course / ".lti-kontekst.json").read_text()
     assert canvas.platform.lineitems_url in saved and canvas.platform.memberships_url in saved
     assert (canvas.course / ".lti-verktoynokkel.pem").stat().st_uid == pwd.getpwnam(canvas.grader).pw_uid
-
-
-def _pids_of_server(name: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"jupyterhub-singleuser" in cmd and f"/user/{name}/".encode() in (proc / "environ").read_bytes():
-            found.append(int(proc.name))
-    assert found, f"no server process for {name}"
-    return found
 
 
 def test_an_instructors_launch_reaches_formgrader(canvas: Setting):

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from hub import Hub, execute, free_port, log_in, new_token
-from unix import HUB_ENV, ROOT, Accounts, run_as, skip_unless_class_server, wait_for
+from hub import Hub, execute, free_port, grader_with_empty_course, log_in, new_token
+from unix import HUB_ENV, ROOT, Accounts, skip_unless_class_server, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -48,9 +48,7 @@ def hub():
         for name in ("ledig", "opptatt", "tls"):
             accounts.student(name)
         accounts.group("laer")  # the instructors' group must exist; nobody in it here
-        grader = accounts.plain("retter")
-        course = Path(pwd.getpwnam(grader).pw_dir) / "samskaping-kurs"
-        run_as(grader, ["mkdir", str(course)])  # Formgrader's folder: the hub starts it there
+        grader, course = grader_with_empty_course(accounts)
         started = Hub(accounts, grader=grader, course_dir=course, exchange=Path(f"/srv/{accounts.tag}/exchange"),
                       settings={"SAMSKAPING_STOPP_UBRUKT": str(IDLE_LIMIT),
                                 "SAMSKAPING_SJEKK_UBRUKT": str(CHECK_EVERY),

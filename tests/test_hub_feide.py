@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pytest
 
-from hub import Hub
-from unix import ROOT, Accounts, admin, run_as, skip_unless_class_server, wait_for
+from hub import Hub, grader_with_empty_course
+from unix import ROOT, Accounts, admin, skip_unless_class_server, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -123,9 +123,7 @@ class Setting:
         a.group("stud")
         a.group("laer")
         self.kari = a.student("kari")
-        self.grader = a.plain("retter")
-        self.course = Path(pwd.getpwnam(self.grader).pw_dir) / "samskaping-kurs"
-        run_as(self.grader, ["mkdir", str(self.course)])  # Formgrader's folder: the hub starts it there
+        self.grader, self.course = grader_with_empty_course(a)
         self.hub = Hub(a, grader=self.grader, course_dir=self.course, exchange=Path(f"/srv/{a.tag}/exchange"))
         self.feide = Feide(self.hub.state, f"{self.hub.url}/hub/oauth_callback").start()
         self.hub.settings.update({
@@ -156,14 +154,6 @@ class Setting:
         db = self.hub.state / "state" / "jupyterhub.sqlite"
         with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
             return {name for (name,) in conn.execute("SELECT name FROM users")}
-
-    def server_pid(self, name: str) -> int | None:
-        """The pid of the person's server, as the hub's spawner recorded it."""
-        db = self.hub.state / "state" / "jupyterhub.sqlite"
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-            rows = conn.execute("SELECT spawners.state FROM spawners JOIN users ON spawners.user_id = users.id "
-                                "WHERE users.name = ?", (name,)).fetchall()
-        return next((json.loads(state).get("pid") for (state,) in rows if state and json.loads(state).get("pid")), None)
 
     def hub_log(self) -> str:
         return self.hub.log_path.read_text(errors="replace")
@@ -224,7 +214,7 @@ def test_a_student_logs_in_with_feide_and_lands_in_their_own_jupyterlab(feide: S
     page.wait_for_url(re.compile(rf"/user/{kari}/lab"), timeout=120_000)
     page.locator("#jp-main-dock-panel").wait_for(timeout=120_000)
     # Her server runs as her own Unix account, the one her Feide name names in our realm.
-    pid = wait_for(lambda: feide.server_pid(kari), f"the hub to record {kari}'s server")
+    pid = wait_for(lambda: feide.hub.server_pid(kari), f"the hub to record {kari}'s server")
     assert Path(f"/proc/{pid}").stat().st_uid == pwd.getpwnam(kari).pw_uid
     assert kari in feide.hub_users()
 
@@ -276,4 +266,4 @@ def test_access_follows_the_course_groups_without_a_restart(feide: Setting, cont
         later.close()
     assert re.search(rf"Feide log-in refused: '{nils}@{REALM}' \('{nils}'\) is not in the groups", feide.hub_log())
     assert Path(pwd.getpwnam(nils).pw_dir).is_dir()  # his files stay
-    assert feide.server_pid(nils) is None  # no server was started for him
+    assert feide.hub.server_pid(nils) is None  # no server was started for him

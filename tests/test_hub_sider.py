@@ -33,8 +33,8 @@ from types import SimpleNamespace
 import pytest
 
 from browser.conftest import axe_source  # noqa: F401 (the fixture: axe-core from npm)
-from hub import PASSWORD, Hub
-from unix import ROOT, Accounts, run_as, skip_unless_class_server, wait_for
+from hub import PASSWORD, Hub, grader_with_empty_course
+from unix import ROOT, Accounts, skip_unless_class_server, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -287,9 +287,7 @@ def hub():
         # The student exists before the hub starts: with the shared test password it reads the list at start.
         accounts.student("kari")
         accounts.group("laer")  # the instructors' group must exist; nobody in it here
-        grader = accounts.plain("retter")
-        course = Path(pwd.getpwnam(grader).pw_dir) / "samskaping-kurs"
-        run_as(grader, ["mkdir", str(course)])  # Formgrader's folder: the hub starts it there
+        grader, course = grader_with_empty_course(accounts)
         started = Hub(accounts, grader=grader, course_dir=course, exchange=Path(f"/srv/{accounts.tag}/exchange"),
                       settings={"SAMSKAPING_STOPP_UBRUKT": "0"})
         started.start()
