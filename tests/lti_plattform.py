@@ -152,13 +152,13 @@ _LAUNCH_FORM = Environment(loader=PackageLoader("lti1p3platform.framework", "tem
                            autoescape=True).get_template("launch.html")
 
 
-def _new_key() -> str:
+def new_key() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption()).decode("ascii")
 
 
-def _public_pem(private_pem: str) -> str:
+def public_pem(private_pem: str) -> str:
     key = serialization.load_pem_private_key(private_pem.encode("ascii"), password=None)
     return key.public_key().public_bytes(serialization.Encoding.PEM,
                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
@@ -193,7 +193,7 @@ class _Conf(LTI1P3PlatformConfAbstract):
         registration = (Registration().set_iss(p.issuer).set_client_id(p.client_id)
                         .set_deployment_id(p.deployment_id).set_launch_url(p.target_link_uri)
                         .set_oidc_login_url(p.oidc_login_url)
-                        .set_platform_private_key(p._private_pem).set_platform_public_key(p._public_pem))
+                        .set_platform_private_key(p._private_pem).set_platform_public_key(p.public_pem))
         if p.tool_jwks is not None:
             registration.set_tool_key_set(p.tool_jwks)
         else:  # like Canvas's "Public JWK URL": fetched by lti1p3platform when a token is asked for
@@ -651,8 +651,8 @@ class Platform:
         self.refused_tokens: list[dict] = []   # each token request refused, with the reason
         self.refused_scores: list[dict] = []   # each score POST refused: lineitem, status, score
 
-        self._private_pem = _new_key()
-        self._public_pem = _public_pem(self._private_pem)
+        self._private_pem = new_key()
+        self.public_pem = public_pem(self._private_pem)
         self._forged_pem: str | None = None
         self._lock = threading.RLock()
         self._members: dict[str, dict] = {}
@@ -815,7 +815,7 @@ class Platform:
     def _forged_key(self) -> str:
         with self._lock:
             if self._forged_pem is None:
-                self._forged_pem = _new_key()
+                self._forged_pem = new_key()
             return self._forged_pem
 
     def _lineitem(self, key: str) -> dict:

@@ -23,8 +23,6 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiServiceException
 from pylti1p3.grade import Grade
@@ -34,7 +32,7 @@ from pylti1p3.registration import Registration
 from pylti1p3.service_connector import ServiceConnector
 from tornado.httputil import url_concat
 
-from lti_plattform import ATTACKS, LTI, Platform, full_role
+from lti_plattform import ATTACKS, LTI, Platform, full_role, new_key, public_pem
 
 TOOL_URL = "http://127.0.0.1:9"  # the hub's address in the claims; nothing listens there
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -53,32 +51,20 @@ MEMBERS = [(f"canvas-{n}", f"student{n}@example.no", f"Student Nummer{n}", "Lear
 ]
 
 
-def _private_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode("ascii")
-
-
-def _public_pem(private_pem: str) -> str:
-    key = serialization.load_pem_private_key(private_pem.encode("ascii"), password=None)
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
-
-
 def _registration(platform: Platform, private_pem: str, client_id: str | None = None) -> Registration:
     return (Registration().set_issuer(platform.issuer).set_client_id(client_id or platform.client_id)
             .set_auth_token_url(platform.token_url).set_key_set_url(platform.jwks_url)
-            .set_tool_private_key(private_pem).set_tool_public_key(_public_pem(private_pem)))
+            .set_tool_private_key(private_pem).set_tool_public_key(public_pem(private_pem)))
 
 
 @pytest.fixture(scope="module")
 def tool_key() -> str:
-    return _private_pem()
+    return new_key()
 
 
 @pytest.fixture(scope="module")
 def platform(tool_key: str):
-    tool_jwks = {"keys": Registration().set_tool_public_key(_public_pem(tool_key)).get_jwks()}
+    tool_jwks = {"keys": Registration().set_tool_public_key(public_pem(tool_key)).get_jwks()}
     with Platform(TOOL_URL, tool_jwks=tool_jwks, page_size=3) as p:
         for user_id, login_id, name, role in MEMBERS:
             p.add_member(user_id, login_id=login_id, name=name, roles=[role], email=login_id)
@@ -125,7 +111,7 @@ def test_the_tool_gets_a_token_with_its_key_and_not_with_another(platform: Platf
     assert platform.token_requests == before + 1
 
     # Another key under the tool's key id: the signature does not verify.
-    forged = _registration(platform, _private_pem())
+    forged = _registration(platform, new_key())
     forged.get_kid = lambda: _registration(platform, tool_key).get_kid()
     with pytest.raises(LtiServiceException) as refused:
         ServiceConnector(forged).get_access_token([SCOPE_SCORE])
