@@ -13,19 +13,6 @@ import grp
 import pwd
 
 
-def course_members(*groups: str) -> set[str]:
-    """The accounts in these groups now: supplementary members, and accounts whose primary group it is."""
-    found: set[str] = set()
-    for group in groups:
-        try:
-            entry = grp.getgrnam(group)
-        except KeyError:
-            continue  # no such group yet: nobody from it can log in
-        found |= set(entry.gr_mem)
-        found |= {p.pw_name for p in pwd.getpwall() if p.pw_gid == entry.gr_gid}
-    return found
-
-
 def in_course(username: str, students_group: str, instructors_group: str) -> bool:
     """Is ``username`` a member of the course's students' or instructors' group now?"""
     for group in (students_group, instructors_group):

@@ -137,15 +137,21 @@ class Registry:
             os.close(fd)
 
 
-def _write_json(path: Path, data, mode: int = 0o600, owner: tuple[int, int] | None = None) -> None:
+def _write_atomic(path: Path, data: bytes, mode: int = 0o600, owner: tuple[int, int] | None = None) -> None:
+    """Write ``path`` whole or not at all (a temporary file with its mode and owner, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False, indent=1, sort_keys=True)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
     if owner:
         os.chown(tmp, *owner)
     os.replace(tmp, path)
+
+
+def _write_json(path: Path, data, mode: int = 0o600, owner: tuple[int, int] | None = None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
+    _write_atomic(path, text.encode("utf-8"), mode=mode, owner=owner)
 
 
 # --- the course's services ------------------------------------------------------
@@ -221,14 +227,7 @@ def tool_key(path: Path, owner: tuple[int, int] | None = None) -> str:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-        if owner:
-            os.chown(tmp, *owner)
-        os.replace(tmp, path)
+        _write_atomic(path, pem, mode=0o600, owner=owner)
     return path.read_text(encoding="ascii")
 
 
