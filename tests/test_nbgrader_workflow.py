@@ -32,15 +32,17 @@ ASSIGNMENTS = assignments()
 def test_whole_term_workflow(course: Course, tmp_path: Path, assignment: str):
     """Release -> fetch -> submit -> collect -> autograde -> manual grade -> feedback -> export: are the scores right?
 
-    The first exercise goes through the `nbgrader` console script, one process
-    per command, exactly as an instructor and students run it; the others run
-    the same commands in this process (see ``Course.nbgrader``), which saves
-    about two seconds of imports per command.
+    For the first exercise the instructor's commands go through the `nbgrader`
+    console script, one process per command, exactly as an instructor runs
+    them; everything else runs the same commands in this process (see
+    ``Course.nbgrader``), which saves two to four seconds of imports per
+    command. The students' console script is run for real, as real accounts,
+    in tests/test_exchange_security.py.
     """
     cli = assignment == ASSIGNMENTS[0]
 
     run = functools.partial(course.nbgrader, in_process=not cli)
-    run_as_student = functools.partial(course.student, in_process=not cli)
+    run_as_student = course.student
 
     source = course.root / "solutions" / assignment / f"{assignment}.ipynb"
     auto_points = points(source, kind="auto")
