@@ -105,10 +105,14 @@ exercises: $(STAMP)
 benchmark: $(STAMP) system-deps
 	$(BIN)/python scripts/benchmark_grading.py
 
-# The deadline on the class server: N real students log in, fetch and submit
-# through a hub of its own at once, then `course grade`; prints times, memory
-# and capacity, and removes every account, folder and process it made. As root:
-#   sudo make benchmark-hub HUB_BENCH_ARGS="--studenter 60 --json /tmp/frist.json"
+# The class server under load: N real students work through a hub of its own,
+# and every account, folder and process it made is removed afterwards. Two
+# scenarios (scripts/benchmark_hub/): `frist` (the default), all log in, fetch
+# and submit at once, then `course grade`, with times, memory and capacity;
+# `seminar`, students arrive over a window, pull the lessons with the lesson
+# link, run a lesson and answer its activities, timed to the feedback. As root:
+#   sudo make benchmark-hub HUB_BENCH_ARGS="--scenario frist --studenter 60 --json /tmp/frist.json"
+#   sudo make benchmark-hub HUB_BENCH_ARGS="--scenario seminar --studenter 60 --vindu 120 --json /tmp/seminar.json"
 HUB_BENCH_ARGS ?=
 benchmark-hub: $(STAMP) hub-env node_modules/.package-lock.json
 	@test "$$(id -u)" -eq 0 || { echo "make benchmark-hub kjøres av administrator (root): sudo make benchmark-hub" >&2; exit 1; }
