@@ -8,9 +8,15 @@ gradebook and the files it left. Short caps keep it fast: 4 seconds a cell,
 
 from __future__ import annotations
 
+import ast
+import getpass
+import grp
 import hashlib
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -18,6 +24,7 @@ import pytest
 
 from conftest import ROOT, Course, assignments
 from corpus import auto_points, build_corpus, cheat_code
+from course.instructor.sandbox import sandbox_command
 
 pytestmark = pytest.mark.slow
 
@@ -204,6 +211,33 @@ def test_the_cheat_works_without_the_sandbox(tmp_path: Path):
     NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
     out = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     assert "solutions" in out.split("funnet:")[1] and "gradebook.db" in out.split("funnet:")[1], out
+
+
+def test_graded_code_sees_no_other_accounts_and_its_files_do_not_change_underneath(tmp_path: Path):
+    """Does graded code see only root, the grader and nobody in /etc/passwd and /etc/group, not the server's accounts?
+
+    The server's files list every student; they are also replaced by useradd while
+    a hub makes accounts, which bwrap failed on when it bound them (the kernel
+    died at its start). The sandbox has its own copies, so neither happens.
+    """
+    probe = ("import grp, os, pwd\n"
+             "print(sorted(p.pw_name for p in pwd.getpwall()))\n"
+             "print(sorted(g.gr_name for g in grp.getgrall()))\n"
+             "print(pwd.getpwuid(os.getuid()).pw_name, pwd.getpwuid(os.getuid()).pw_dir, os.path.expanduser('~'))\n")
+    (tmp_path / "arbeid").mkdir()
+    (tmp_path / "kjerne").mkdir()
+    command = sandbox_command([sys.executable, "-c", probe], workdir=str(tmp_path / "arbeid"),
+                              runtime_dir=str(tmp_path / "kjerne"))
+    inside = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert inside.returncode == 0, inside.stderr
+    users, groups, me = inside.stdout.splitlines()
+    grader, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
+    assert ast.literal_eval(users) == sorted({"root", grader, "nobody"}), users
+    assert ast.literal_eval(groups) == sorted({"root", group, "nogroup"}), groups
+    assert me == f"{grader} /tmp/hjem /tmp/hjem"
+    # The server has more accounts than that (the probe would pass on the server's own files otherwise).
+    outside = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert ast.literal_eval(outside.stdout.splitlines()[0]) != ast.literal_eval(users), outside.stdout
 
 
 def test_parallel_batch_writes_the_same_rows_as_sequential(batch, sequential):

@@ -11,7 +11,9 @@ A grading kernel is the environment's ordinary Python kernel, started through
   environment and the ``course`` package read-only, a private ``/tmp`` and home,
   a private runtime folder for its connection file and sockets, and its own
   submission folder (the folder nbgrader executes the notebook in), and nothing
-  else: not ``solutions/``, not the gradebook, not other students' work. It has
+  else: not ``solutions/``, not the gradebook, not other students' work, not
+  the server's list of accounts (its ``/etc/passwd`` and ``/etc/group`` hold
+  root, the grading account and nobody, see :func:`_account_files`). It has
   no network: the kernel talks to nbgrader over Unix sockets (jupyter_client's
   ``ipc`` transport) in the private runtime folder.
 - ``prlimit`` caps the kernel's address space (a memory bomb gets a
@@ -31,8 +33,10 @@ autograde``'s pipeline, and :mod:`course.instructor.autograde` uses it for
 from __future__ import annotations
 
 import functools
+import grp
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -119,7 +123,50 @@ def _python_dirs() -> list[str]:
 
 
 SYSTEM_DIRS = ["/usr", "/etc/alternatives", "/etc/fonts", "/etc/ssl/certs"]
-SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group"]
+SYSTEM_FILES = ["/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types", "/etc/nsswitch.conf"]
+SANDBOX_HOME = "/tmp/hjem"
+
+
+def _account_files(runtime_dir: str) -> dict[str, str]:
+    """The sandbox's own /etc/passwd and /etc/group, written to ``runtime_dir``: root, the grader, nobody.
+
+    The server's own files are not shown to the kernel, for two reasons. They
+    list every account on the server, that is the class list, to the student
+    code being graded. And binding them races with account creation (a first
+    log-in from Canvas, add-accounts.sh): useradd replaces /etc/group by a
+    rename, and bwrap, which remounts each bind read-only by its path, fails
+    when the file it bound was replaced in between ("Can't bind mount
+    /oldroot/etc/group ... Unable to find .../etc/group (deleted) in mount
+    table"), so the grading kernel died at its start (seen while a hub made
+    accounts during a grading run). Files of our own cannot change underneath.
+    The grader's entry has the sandbox's home, so ``~`` and ``pwd`` agree.
+    """
+    def user(uid: int, fallback: str, home: str) -> str:
+        try:
+            entry = pwd.getpwuid(uid)
+            name, gid = entry.pw_name, entry.pw_gid
+        except KeyError:
+            name, gid = fallback, os.getgid() if uid == os.getuid() else uid
+        return f"{name}:x:{uid}:{gid}::{home}:/usr/sbin/nologin\n"
+
+    def group(gid: int, fallback: str) -> str:
+        try:
+            name = grp.getgrgid(gid).gr_name
+        except KeyError:
+            name = fallback
+        return f"{name}:x:{gid}:\n"
+
+    uid, gid = os.getuid(), os.getgid()
+    users = {0: user(0, "root", "/root"), uid: user(uid, "retter", SANDBOX_HOME), 65534: user(65534, "nobody", "/nonexistent")}
+    groups = {0: group(0, "root"), gid: group(gid, "retter"), 65534: group(65534, "nogroup")}
+    files = {"/etc/passwd": "".join(users[k] for k in sorted(users)), "/etc/group": "".join(groups[k] for k in sorted(groups))}
+    written = {}
+    for target, text in files.items():
+        path = os.path.join(runtime_dir, os.path.basename(target))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        written[target] = path
+    return written
 
 
 def sandbox_command(
@@ -144,18 +191,20 @@ def sandbox_command(
             cmd += ["--ro-bind", f"/{link}", f"/{link}"]
     for path in SYSTEM_DIRS + SYSTEM_FILES:
         cmd += ["--ro-bind-try", path, path]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/hjem"]
+    for target, path in _account_files(runtime_dir).items():
+        cmd += ["--ro-bind", path, target]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
     for path in _python_dirs():
         cmd += ["--ro-bind", path, path]
     cmd += ["--bind", runtime_dir, runtime_dir, "--bind", workdir, workdir, "--chdir", workdir]
     cmd += ["--clearenv", "--hostname", "retting"]
     env = {
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": "/tmp/hjem",
+        "HOME": SANDBOX_HOME,
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": "/tmp/hjem/.matplotlib",
+        "MPLCONFIGDIR": f"{SANDBOX_HOME}/.matplotlib",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "NBGRADER_EXECUTION": "autograde",
