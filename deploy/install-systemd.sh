@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the class server's systemd units (deploy/systemd/): the hub, started
-# at boot, and a nightly backup of the gradebook. The units name this checkout
-# and the server's environment; both are filled in here, and each unit is
+# at boot, a nightly backup of the gradebook, and the servers started before each
+# seminar (installed, not enabled: the timetable is the course's own, docs/drift.md).
+# The units name this checkout and the server's environment; both are filled in
+# here, and each unit is
 # checked with `systemd-analyze verify` before anything is enabled.
 #
 #   sudo deploy/install-systemd.sh
@@ -16,7 +18,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 HUB_ENV=${HUB_ENV:-/opt/samskaping-kurs/env}
 SYSTEMD_DIR=${SYSTEMD_DIR:-/etc/systemd/system}
-units=(samskaping-hub.service samskaping-karakterbok-backup.service samskaping-karakterbok-backup.timer)
+units=(samskaping-hub.service samskaping-karakterbok-backup.service samskaping-karakterbok-backup.timer
+       samskaping-forhandsstart.service samskaping-forhandsstart.timer)
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "Systemd-enhetene installeres av administrator (root): sudo $0" >&2
@@ -51,6 +54,7 @@ if [ "$SYSTEMD_DIR" = /etc/systemd/system ] && [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     systemctl enable --now postgresql.service samskaping-hub.service samskaping-karakterbok-backup.timer
     echo "Huben og den nattlige sikkerhetskopien er slått på: systemctl status samskaping-hub"
+    echo "Forhåndsstart før seminarene slår du på når timeplanen er satt (docs/drift.md, «Seminaret»)."
 else
     echo "Systemd styrer ikke denne maskinen (eller enhetene ligger utenfor /etc/systemd/system), så ingenting er startet."
     echo "På kursserveren: systemctl daemon-reload && systemctl enable --now samskaping-hub samskaping-karakterbok-backup.timer"

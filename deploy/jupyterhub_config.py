@@ -49,6 +49,7 @@ Who can do what:
 import grp
 import os
 import random
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -316,3 +317,19 @@ if IDLE_LIMIT > 0:
         "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         "services": ["stopp-ubrukte-servere"],
     })
+
+# --- Servers started ahead of a seminar (deploy/forhandsstart.py, run by root or a timer before the
+# seminar begins): a service of the hub's with a token of its own, kept in the hub's state folder
+# (root only), allowed to list the users and start their servers and nothing else. A started server
+# counts as used from its start, so the idle limit above runs from then (docs/drift.md, «Seminaret»).
+PRESTART_TOKEN = STATE / "forhandsstart.token"
+if not PRESTART_TOKEN.exists():
+    PRESTART_TOKEN.touch(mode=0o600)
+    PRESTART_TOKEN.write_text(secrets.token_hex(32) + "\n")
+c.JupyterHub.services.append({"name": "forhandsstart", "api_token": PRESTART_TOKEN.read_text().strip()})
+c.JupyterHub.load_roles.append({
+    "name": "forhandsstart",
+    "description": "Start the students' servers before a seminar",
+    "scopes": ["list:users", "read:users:name", "read:servers", "servers"],
+    "services": ["forhandsstart"],
+})

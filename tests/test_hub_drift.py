@@ -45,7 +45,7 @@ def hub():
     started: Hub | None = None
     try:
         # The students exist before the hub starts: with the shared test password it reads the list at start.
-        for name in ("ledig", "opptatt", "tls"):
+        for name in ("ledig", "opptatt", "tls", "forhand"):
             accounts.student(name)
         accounts.group("laer")  # the instructors' group must exist; nobody in it here
         grader, course = grader_with_empty_course(accounts)
@@ -111,6 +111,44 @@ def test_an_idle_server_is_stopped_after_its_limit_and_a_used_one_is_not(hub: Hu
     assert f"Culling server {idle.name} " in log and f"Culling server {busy.name} " not in log
     home = Path(pwd.getpwnam(idle.name).pw_dir)
     assert (home / "notat.txt").read_text() == "halvferdig"
+
+
+def test_servers_are_started_ahead_of_a_seminar_by_a_service_that_can_do_nothing_else(hub: Hub):
+    """Does deploy/forhandsstart.py start the students' servers before they log in, with a token that only starts servers?"""
+    name = f"{hub.accounts.tag}forhand"
+    env = {"PATH": f"{HUB_ENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "SAMSKAPING_HUB_STATE": str(hub.state / "state"), "SAMSKAPING_HUB_PORT": str(hub.port),
+           "SAMSKAPING_STUDENTER": hub.accounts.student_group}
+    token = (hub.state / "state" / "forhandsstart.token").read_text().strip()
+    headers = {"Authorization": f"token {token}"}
+    done = subprocess.run([str(HUB_ENV / "bin" / "python"), str(ROOT / "deploy" / "forhandsstart.py"), "--samtidig", "2"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    started = re.findall(r"^  (\S+): klar etter", done.stdout, flags=re.M)
+    try:
+        _check_prestart(hub, name, done, headers)
+    finally:
+        # Every server it started is stopped again (the other tests here start their students' servers themselves).
+        for user in started:
+            requests.delete(f"{hub.url}/hub/api/users/{user}/server", headers=headers, timeout=60)
+        for user in started:
+            wait_for(lambda: not requests.get(f"{hub.url}/hub/api/users/{user}", headers=headers, timeout=30)
+                     .json().get("servers"), f"{user}'s server to stop", on_timeout=hub.log)
+
+
+def _check_prestart(hub: Hub, name: str, done: subprocess.CompletedProcess, headers: dict) -> None:
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}\n{hub.log()}"
+    # This student never logged in; the hub started their server (the culler may have stopped it again since:
+    # in this module a server is idle after 10 s, so what the hub logged is checked, not the process).
+    assert f"{name}: klar etter" in done.stdout, done.stdout
+    assert re.search(r"Ferdig på \d+ s: [1-9]\d* startet", done.stdout), done.stdout
+    assert f"User {name} took" in hub.log_path.read_text(errors="replace")
+    # The service's token starts servers and nothing else: no access to a student's server, no tokens, no admin.
+    assert (hub.state / "state" / "forhandsstart.token").stat().st_mode & 0o077 == 0
+    scopes = requests.get(f"{hub.url}/hub/api/user", headers=headers, timeout=30).json()["scopes"]
+    assert "servers" in scopes and "list:users" in scopes, scopes
+    assert not [s for s in scopes if s.split("!")[0] in {"access:servers", "tokens", "read:tokens", "users", "admin:users",
+                                                        "admin:servers", "admin-ui", "groups", "admin:groups"}], scopes
+    assert requests.post(f"{hub.url}/hub/api/users/{name}/tokens", headers=headers, json={}, timeout=30).status_code == 403
 
 
 # --- TLS in front of the hub ---------------------------------------------------------------------
@@ -254,6 +292,9 @@ def test_systemd_units_install_and_verify(tmp_path):
     assert Path(command).is_file() and os.access(command, os.X_OK), command
     timer = (target / "samskaping-karakterbok-backup.timer").read_text()
     assert "OnCalendar=*-*-* 02:30:00" in timer and "Persistent=true" in timer
+    prestart = (target / "samskaping-forhandsstart.service").read_text()
+    assert f"ExecStart={HUB_ENV}/bin/python {ROOT}/deploy/forhandsstart.py\n" in prestart
+    assert "EnvironmentFile=-/etc/samskaping-kurs/hub.env" in prestart and "Requisite=samskaping-hub.service" in prestart
 
 
 def test_a_misspelt_unit_key_stops_the_installation(tmp_path):
