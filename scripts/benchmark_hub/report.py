@@ -245,6 +245,10 @@ def print_seminar_report(r: dict) -> None:
         arrivals = sorted(s["arrives_s"] for s in r.get("students", []))
         print(f"ankomstene (fast frø {d['arrival_seed']}): første {arrivals[0]:.1f} s, siste {arrivals[-1]:.1f} s "
               "etter start")
+    if r.get("prestart"):
+        pre = r["prestart"]
+        print(f"forhåndsstart før ankomstene: {pre['started']} servere klare på {pre['seconds']:.0f} s, "
+              f"{pre['at_once']} om gangen, {pre['cpu_s']:.0f} CPU-sekunder på maskinen")
     print(f"fullført av {d['completed']} av {r['n']}; første innlogging til siste tilbakemelding: "
           f"{d['first_arrival_to_last_feedback_s']:.1f} s")
     print(f"forespørsler {d['requests']}, feilet for godt {len(d['failed_students'])}, prøvd på nytt {d['retries']} "

@@ -7,6 +7,9 @@ Each student, as a browser would:
    from 0-120 s, with a fixed seed, so two runs have the same arrivals.
 2. Logs in on the hub's form, starts the server and follows the spawn-pending
    page's progress stream until it is ready (the deadline's steps, browser.py).
+   With ``--forhandsstart`` every server was started before the first arrival
+   by deploy/forhandsstart.py (``--samtidig`` at a time), as an administrator
+   or a timer does before a seminar; the log-in then finds it running.
 3. Follows the course's nbgitpuller link (docs/kursserver.md)::
 
        /hub/user-redirect/git-pull?repo=file://<lessons>&branch=main&urlpath=lab/tree/leksjoner/lessons/<lesson>.ipynb
@@ -71,12 +74,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import pwd
 import random
 import re
 import statistics
+import sys
 import threading
 import time
 import uuid
@@ -114,6 +119,11 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--leksjon", default=Path(LESSON).stem, metavar="NAVN",
                        help=f"leksjonen i lessons/ uten .ipynb, for eksempel 01_hva_er_samskaping "
                             f"(standard {Path(LESSON).stem}, den tyngste)")
+    group.add_argument("--forhandsstart", action="store_true",
+                       help="start serverne før studentene kommer, med deploy/forhandsstart.py, som "
+                            "administratoren gjør før et seminar")
+    group.add_argument("--samtidig", type=int, default=4, metavar="N",
+                       help="med --forhandsstart: så mange servere starter samtidig (standard 4)")
 
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -487,6 +497,24 @@ class SeminarBrowser(Browser):
 # --- The scenario -------------------------------------------------------------------------
 
 
+def prestart(klasse: BenchClass, args: argparse.Namespace, result: dict, failures: list[str]) -> None:
+    """Start every student's server before anyone arrives, as deploy/forhandsstart.py does on the server."""
+    spec = importlib.util.spec_from_file_location("forhandsstart", ROOT / "deploy" / "forhandsstart.py")
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up there
+    spec.loader.exec_module(module)
+    token = (klasse.hub.state / "state" / "forhandsstart.token").read_text().strip()
+    print(f"Forhåndsstart: {len(klasse.students)} servere, {args.samtidig} om gangen ...")
+    cpu = psutil.cpu_times()
+    outcome = module.start_servers(module.Hub(klasse.hub.url, token), list(klasse.students), args.samtidig,
+                                   say=lambda *_: None)
+    used = psutil.cpu_times()
+    result["prestart"] = {"seconds": outcome.seconds, "started": len(outcome.started), "at_once": args.samtidig,
+                          "failed": outcome.failed, "unknown": outcome.unknown,
+                          "cpu_s": (used.user + used.system) - (cpu.user + cpu.system)}
+    failures.extend(f"{name}: forhåndsstart: {why}" for name, why in outcome.failed.items())
+    failures.extend(f"{name}: forhåndsstart: huben kjente ikke studenten" for name in outcome.unknown)
+
+
 def run(klasse: BenchClass, args: argparse.Namespace, stop: threading.Event, result: dict, failures: list[str],
         log_marks: dict[str, int]) -> None:
     """The seminar, then memory and CPU with every student's lesson open, and the checks: figures into ``result``."""
@@ -496,6 +524,8 @@ def run(klasse: BenchClass, args: argparse.Namespace, stop: threading.Event, res
     lesson = f"{args.leksjon}.ipynb"
     link = "/hub/user-redirect/git-pull?" + urlencode(
         {"repo": f"file://{klasse.lessons}", "branch": "main", "urlpath": f"lab/tree/leksjoner/lessons/{lesson}"})
+    if args.forhandsstart:
+        prestart(klasse, args, result, failures)
     offsets = arrivals(len(klasse.students), args.vindu)
     students = [SeminarStudent(name, offset=offset) for name, offset in zip(klasse.students, offsets)]
     browsers = [SeminarBrowser(klasse.hub.url, s, stop, link, random.Random(ARRIVAL_SEED * 1000 + i))
