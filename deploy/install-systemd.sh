@@ -3,8 +3,8 @@
 # at boot, a nightly backup of the gradebook, and the servers started before each
 # seminar (installed, not enabled: the timetable is the course's own, docs/drift.md).
 # The units name this checkout and the server's environment; both are filled in
-# here, and each unit is
-# checked with `systemd-analyze verify` before anything is enabled.
+# here, and each unit is checked with `systemd-analyze verify` before anything
+# is enabled.
 #
 #   sudo deploy/install-systemd.sh
 #
