@@ -110,7 +110,8 @@ benchmark: $(STAMP) system-deps
 # scenarios (scripts/benchmark_hub/): `frist` (the default), all log in, fetch
 # and submit at once, then `course grade`, with times, memory and capacity;
 # `seminar`, students arrive over a window, pull the lessons with the lesson
-# link, run a lesson and answer its activities, timed to the feedback. As root:
+# link, run a lesson and answer its activities, timed to the feedback (with
+# --forhandsstart the servers are started before the seminar, docs/drift.md). As root:
 #   sudo make benchmark-hub HUB_BENCH_ARGS="--scenario frist --studenter 60 --json /tmp/frist.json"
 #   sudo make benchmark-hub HUB_BENCH_ARGS="--scenario seminar --studenter 60 --vindu 120 --json /tmp/seminar.json"
 HUB_BENCH_ARGS ?=
