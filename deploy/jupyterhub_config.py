@@ -23,7 +23,6 @@ so this file is the same on every server and holds no password.
                                 (/etc/samskaping-kurs/gitconfig, written by scripts/lag_studentrepo.py)
   SAMSKAPING_STOPP_UBRUKT       stop a server nobody has used for this many seconds (3600; 0: never)
   SAMSKAPING_SJEKK_UBRUKT       how often to look for such servers, in seconds (300)
-  SAMSKAPING_NICE               the CPU priority of the students' servers and kernels below the hub's (10; 0: same)
   SAMSKAPING_AKTIVITET          how often the hub learns of activity, from the proxy and from each
                                 server, in seconds (300, JupyterHub's default)
   SAMSKAPING_FRISTER_PORT       the port of the deadline service on 127.0.0.1 (the hub's port + 3)
@@ -135,15 +134,7 @@ SERVER_ENV = {
     "GIT_CONFIG_SYSTEM": setting("SAMSKAPING_GITCONFIG", "/etc/samskaping-kurs/gitconfig"),
 }
 c.JupyterHub.spawner_class = "localprocess"
-# The students' servers, and the kernels they start, run at a lower CPU priority (nice) than the hub,
-# the proxy and PostgreSQL, which every student's request passes through. Among the students nothing
-# changes, as all have the same priority. But when a whole class logs in at once, the shared path is not
-# starved: with 60 log-ins in the same second on 2 cores and equal priority, the proxy took longer than
-# the hub's 30 seconds to add a route and 6 of 60 starts failed (make benchmark-hub, docs/drift.md,
-# «Seminaret»). SAMSKAPING_NICE=0 turns it off.
-SERVER_NICE = int(setting("SAMSKAPING_NICE", "10"))
-c.Spawner.cmd = (["/usr/bin/nice", "-n", str(SERVER_NICE)] if SERVER_NICE else []) + [
-    str(ENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.cmd = [str(ENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = SERVER_ENV
 c.Spawner.start_timeout = 120
