@@ -498,7 +498,7 @@ class SeminarBrowser(Browser):
 
 
 def busy(times) -> float:
-    """The machine's CPU-seconds at work; the students' servers run niced, which Linux counts apart from user."""
+    """The machine's CPU-seconds at work (Linux counts the time of niced processes apart from user)."""
     return times.user + times.nice + times.system
 
 
