@@ -34,7 +34,6 @@ The exit code is 0 when every server it started is ready, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import grp
 import os
 import sys
 import time
@@ -43,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from course.hubauth import members
 
 READY_TIMEOUT = 300  # seconds a started server may take, as the hub's own http_timeout
 
@@ -100,13 +101,6 @@ class Hub:
         if not server:
             return "stoppet"
         return "klar" if server.get("ready") else "starter"
-
-
-def students(group: str) -> list[str]:
-    try:
-        return sorted(grp.getgrnam(group).gr_mem)
-    except KeyError:
-        sys.exit(f"Fant ikke Unix-gruppen «{group}». Opprett kontoene med deploy/add-accounts.sh først.")
 
 
 def start_one(hub: Hub, name: str) -> tuple[str, str | None, float]:
@@ -169,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                  "(og kjør dette som root, med de samme SAMSKAPING_-innstillingene som huben).")
     except PermissionError:
         sys.exit(f"Får ikke lese {token_file}. Kjør dette som root (sudo).")
-    names = students(os.environ.get("SAMSKAPING_STUDENTER", "samskaping-studenter"))
+    names = sorted(members(os.environ.get("SAMSKAPING_STUDENTER", "samskaping-studenter")))
     print(f"Starter serverne til studentene i forkant, {args.samtidig} om gangen ...")
     try:
         outcome = start_servers(Hub(args.hub, token), names, args.samtidig)

@@ -46,13 +46,14 @@ Who can do what:
 - Nobody is a hub admin by default: an admin could open every student's server.
 """
 
-import grp
 import os
 import random
 import secrets
 import socket
 import sys
 from pathlib import Path
+
+from course.hubauth import members
 
 c = get_config()  # noqa: F821 (provided by traitlets when this file is loaded)
 
@@ -62,14 +63,6 @@ REPO = HERE.parent
 
 def setting(name: str, default: str) -> str:
     return os.environ.get(name) or default
-
-
-def members(group: str) -> set[str]:
-    """The Unix accounts in ``group`` (as a supplementary group; deploy/add-accounts.sh puts them there)."""
-    try:
-        return set(grp.getgrnam(group).gr_mem)
-    except KeyError:
-        sys.exit(f"Fant ikke Unix-gruppen «{group}». Opprett kontoene med deploy/add-accounts.sh først.")
 
 
 ENV = Path(setting("SAMSKAPING_HUB_ENV", "/opt/samskaping-kurs/env"))

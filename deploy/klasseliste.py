@@ -21,14 +21,13 @@ saved by the hub at a launch), the key from the course folder as well.
 from __future__ import annotations
 
 import argparse
-import grp
 import os
 import pwd
 import subprocess
 import sys
 from pathlib import Path
 
-from course.hubauth import in_course
+from course.hubauth import in_course, members
 from course.instructor import lti
 
 DEPLOY = Path(__file__).resolve().parent
@@ -80,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             refused.append(f"{name}: det finnes alt en konto med dette navnet utenfor kurset")
             continue
         active.add(name)
-        if entry is not None and name in _members(groups[member.role]):
+        if entry is not None and name in members(groups[member.role], missing_ok=True):
             kept.append(name)
             continue
         if not args.prov and not registry.claim(name, member.user_id):
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from_canvas = set(registry.read())
     for group in (students, instructors):
-        for name in sorted(_members(group) & from_canvas - active - {grader}):
+        for name in sorted(members(group, missing_ok=True) & from_canvas - active - {grader}):
             removed.append(f"{name} ({group})")
             if not args.prov:
                 subprocess.run(["gpasswd", "--delete", name, group], check=True, capture_output=True)
@@ -107,13 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     for line in refused:
         print(f"  ikke laget: {line}")
     return 0
-
-
-def _members(group: str) -> set[str]:
-    try:
-        return set(grp.getgrnam(group).gr_mem)
-    except KeyError:
-        return set()
 
 
 if __name__ == "__main__":
