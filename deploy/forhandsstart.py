@@ -3,7 +3,7 @@
     sudo /opt/samskaping-kurs/env/bin/python deploy/forhandsstart.py [--samtidig 4]
 
 At the start of a seminar the whole class logs in within a couple of minutes,
-and each log-in starts a server (JupyterLab) for that student: about 2.8
+and each log-in starts a server (JupyterLab) for that student: about 2.4
 CPU-seconds each (``make benchmark-hub``). On a machine with two cores sixty
 of those at once queue up for a minute or more before the first student sees
 the lesson. Started beforehand, a few at a time, the servers are ready when
